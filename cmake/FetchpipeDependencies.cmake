@@ -1,0 +1,16 @@
+# Every dependency comes from a Debian 12 package (./dev deps installs them). Nothing is downloaded.
+find_package(Threads REQUIRED)
+find_package(fmt 9 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(PkgConfig REQUIRED)
+# Debian ships cpp-httplib as a compiled library; its pkg-config Cflags (OpenSSL, zlib, brotli
+# support) must match how the .so was built, or class layouts differ.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+if(FETCHPIPE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(FETCHPIPE_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,127 @@
+// fetchpipe/scheduler.hpp — the clock and the timers every wait goes through.
+//
+// Backoff waits, deferred callbacks and (in the memory transport) scripted delays are timers on a
+// Scheduler; nothing in fetchpipe sleeps to wait. Two are provided:
+//   - RealScheduler: steady_clock, one timer thread; timer callbacks run on that thread and must
+//     be short (they post work or start an attempt).
+//   - ManualScheduler: virtual time for tests; advance() fires due timers in time order on the
+//     calling thread, so a test controls every race and never sleeps.
+//
+//   fetchpipe::ManualScheduler clock;
+//   clock.schedule_after(100ms, [] { fmt::print("fired\n"); });
+//   clock.advance(100ms);  // prints "fired"
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace fetchpipe {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using TimerId = std::uint64_t;
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+
+  [[nodiscard]] virtual TimePoint now() const = 0;
+  // Wall-clock time matching now(), for HTTP dates (Retry-After).
+  [[nodiscard]] virtual std::chrono::system_clock::time_point system_now() const = 0;
+
+  // Runs `fn` once at or after `when`. Thread-safe; may be called from inside a timer callback.
+  // Returns an id for cancel(). Ids are never 0.
+  virtual TimerId schedule_at(TimePoint when, std::function<void()> fn) = 0;
+  TimerId schedule_after(std::chrono::nanoseconds delay, std::function<void()> fn) {
+    return schedule_at(now() + delay, std::move(fn));
+  }
+  // Cancels a timer that has not started to run. Returns true when it will not run; false when
+  // it already ran, is running, or was never scheduled.
+  virtual bool cancel(TimerId id) = 0;
+};
+
+namespace detail {
+// A min-heap of timers with O(log n) insert and lazy cancellation, shared by both schedulers.
+class TimerQueue {
+ public:
+  TimerId push(TimePoint when, std::function<void()> fn);
+  bool cancel(TimerId id);
+  // Earliest live deadline, if any.
+  [[nodiscard]] bool next_due(TimePoint* when);
+  // Pops the earliest live timer due at or before `now`.
+  bool pop_due(TimePoint now, std::function<void()>* fn, TimePoint* when = nullptr);
+  [[nodiscard]] std::size_t size() const noexcept { return live_.size(); }
+
+ private:
+  struct Entry {
+    TimePoint when;
+    TimerId id;
+    bool operator>(const Entry& o) const { return when != o.when ? when > o.when : id > o.id; }
+  };
+  void drop_dead();
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+  std::unordered_map<TimerId, std::function<void()>> live_;
+  TimerId next_id_ = 1;
+};
+}  // namespace detail
+
+class RealScheduler final : public Scheduler {
+ public:
+  RealScheduler();
+  ~RealScheduler() override;  // cancels what has not fired and joins the timer thread
+  RealScheduler(const RealScheduler&) = delete;
+  RealScheduler& operator=(const RealScheduler&) = delete;
+
+  [[nodiscard]] TimePoint now() const override { return Clock::now(); }
+  [[nodiscard]] std::chrono::system_clock::time_point system_now() const override {
+    return std::chrono::system_clock::now();
+  }
+  TimerId schedule_at(TimePoint when, std::function<void()> fn) override;
+  bool cancel(TimerId id) override;
+
+ private:
+  void run();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  detail::TimerQueue timers_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+class ManualScheduler final : public Scheduler {
+ public:
+  // Virtual time starts at an arbitrary fixed steady time point and at `wall_start`.
+  explicit ManualScheduler(std::chrono::system_clock::time_point wall_start =
+                               std::chrono::system_clock::time_point{std::chrono::hours{490'000}});
+
+  [[nodiscard]] TimePoint now() const override;
+  [[nodiscard]] std::chrono::system_clock::time_point system_now() const override;
+  TimerId schedule_at(TimePoint when, std::function<void()> fn) override;
+  bool cancel(TimerId id) override;
+
+  // Moves virtual time forward by `delta`, firing every timer due on the way in time order (the
+  // clock reads each timer's due time while it runs). Returns how many fired.
+  std::size_t advance(std::chrono::nanoseconds delta);
+  // Fires timers due now (including ones scheduled for now by those timers). Returns how many.
+  std::size_t run_due();
+  // Advances to the next timer and fires everything due then; false when no timer is pending.
+  bool run_next();
+  [[nodiscard]] std::size_t pending() const;
+
+ private:
+  mutable std::mutex mutex_;
+  detail::TimerQueue timers_;
+  TimePoint now_;
+  std::chrono::system_clock::time_point wall_start_;
+  TimePoint start_;
+};
+
+}  // namespace fetchpipe

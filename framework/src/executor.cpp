@@ -1,0 +1,72 @@
+#include "fetchpipe/executor.hpp"
+
+#include <stdexcept>
+
+namespace fetchpipe {
+
+ThreadPoolExecutor::ThreadPoolExecutor(std::size_t threads) {
+  if (threads == 0) throw std::invalid_argument("ThreadPoolExecutor: threads must be >= 1, got 0");
+  threads_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+ThreadPoolExecutor::~ThreadPoolExecutor() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ThreadPoolExecutor::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void ThreadPoolExecutor::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left to run
+    auto task = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    task();
+    task = nullptr;  // release captures outside the lock
+    lock.lock();
+  }
+}
+
+void ManualExecutor::post(std::function<void()> task) {
+  std::lock_guard lock(mutex_);
+  queue_.push_back(std::move(task));
+}
+
+bool ManualExecutor::run_one() {
+  std::function<void()> task;
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.empty()) return false;
+    task = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  task();
+  return true;
+}
+
+std::size_t ManualExecutor::run_all(std::size_t limit) {
+  std::size_t ran = 0;
+  while (ran < limit && run_one()) ++ran;
+  return ran;
+}
+
+std::size_t ManualExecutor::pending() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+}  // namespace fetchpipe

@@ -1,0 +1,530 @@
+#include "fetch_operation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace fetchpipe::detail {
+namespace {
+
+bool is_redirect_status(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// The first line of a rejected body, for the error message: short and printable.
+std::string excerpt(std::string_view body) {
+  body = body.substr(0, body.find_first_of("\r\n"));
+  std::string out;
+  for (const char c : body.substr(0, 120)) out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+  return out;
+}
+
+constexpr std::size_t kExcerptBytes = 512;
+
+}  // namespace
+
+void FetchOperation::StopCancel::operator()() const noexcept {
+  if (auto self = op.lock()) self->cancel();
+}
+
+FetchOperation::FetchOperation(ClientCore& core, Request request, Callbacks callbacks)
+    : core_(core),
+      gate_(core.gate),
+      request_(std::move(request)),
+      callbacks_(std::move(callbacks)),
+      streams_(static_cast<bool>(callbacks_.on_chunk)),
+      rewinds_(static_cast<bool>(callbacks_.on_rewind)),
+      reports_attempts_(static_cast<bool>(callbacks_.on_attempt)) {}
+
+FetchOperation::~FetchOperation() = default;
+
+void FetchOperation::begin(std::optional<std::stop_token> stop) {
+  {
+    std::lock_guard lock(mutex_);
+    fetch_start_ = core_.options.scheduler->now();
+    if (core_.options.timeouts.overall) deadline_ = fetch_start_ + *core_.options.timeouts.overall;
+    if (auto problem = validate(request_)) {
+      decide_failure(ErrorKind::invalid_request, GiveUpReason::not_retryable, *problem, std::nullopt);
+    } else {
+      prepare_attempt_locked();
+    }
+  }
+  if (decided()) {
+    flush(Defer::yes);
+    return;
+  }
+  // May run cancel() right here when a stop was already requested; that defers like cancel().
+  if (stop) stop_callback_.emplace(*stop, StopCancel{weak_from_this()});
+  GateGuard gate(*gate_);
+  if (gate.open()) launch_exchange();
+}
+
+bool FetchOperation::decided() const {
+  std::lock_guard lock(mutex_);
+  return decided_;
+}
+
+void FetchOperation::prepare_attempt_locked() {
+  const TimePoint now = core_.options.scheduler->now();
+  ++attempt_;
+  core_.attempts.fetch_add(1, std::memory_order_relaxed);
+  AttemptRecord record;
+  record.number = attempt_;
+  record.start = now;
+  records_.push_back(std::move(record));
+  attempt_deadline_ = now + core_.options.timeouts.attempt;
+  if (deadline_ && *deadline_ < attempt_deadline_) attempt_deadline_ = *deadline_;
+  redirects_ = 0;
+  hop_request_.reset();
+  hop_url_.reset();
+}
+
+AttemptRecord& FetchOperation::current_record() { return records_.back(); }
+
+// Caller holds the gate.
+void FetchOperation::launch_exchange() {
+  ExchangeSpec spec;
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_) return;
+    head_ = ResponseHead{};
+    have_head_ = false;
+    mode_ = BodyMode::buffer;
+    body_.clear();
+    exchange_bytes_ = 0;
+    abort_reason_.reset();
+    const auto& options = core_.options;
+    spec.request = hop_request_ ? &*hop_request_ : &request_;
+    spec.deadline = attempt_deadline_;
+    spec.connect_timeout = options.timeouts.connect;
+    spec.stall_timeout = options.timeouts.stall;
+    spec.max_body_bytes = options.max_body_bytes;
+    spec.tls = &options.tls;
+    in_exchange_ = true;
+    seq = ++exchange_seq_;
+  }
+  std::shared_ptr<Exchange> exchange;
+  try {
+    exchange = core_.options.transport->start(spec, shared_from_this());
+  } catch (const std::exception& e) {
+    std::unique_lock lock(mutex_);
+    if (decided_ || !in_exchange_ || seq != exchange_seq_) return;
+    in_exchange_ = false;
+    attempt_failed(lock, ErrorKind::internal_error,
+                   fmt::format("the {} transport refused the exchange: {}", core_.options.transport->name(), e.what()),
+                   std::nullopt);
+    return;
+  }
+  bool cancel_it = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (in_exchange_ && seq == exchange_seq_) {
+      // A cancel that came while start() ran found no exchange to abort: abort it now.
+      if (decided_) cancel_it = true;
+      else exchange_ = exchange;
+    }
+  }
+  if (cancel_it && exchange) exchange->cancel();
+}
+
+void FetchOperation::on_head(ResponseHead head) {
+  GateGuard gate(*gate_);
+  if (!gate.open()) return;
+  std::lock_guard lock(mutex_);
+  if (decided_ || !in_exchange_) return;
+  head_ = std::move(head);
+  have_head_ = true;
+  const int status = head_.status;
+  if (is_redirect_status(status) && core_.options.max_redirects > 0 && head_.headers.contains("Location")) {
+    mode_ = BodyMode::discard;
+  } else if (core_.options.retry_policy->is_success(status)) {
+    mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
+  } else {
+    mode_ = BodyMode::keep_excerpt;
+  }
+}
+
+bool FetchOperation::on_body(std::string_view chunk) {
+  GateGuard gate(*gate_);
+  if (!gate.open()) return false;
+  bool delivered = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_ || !in_exchange_) return false;
+    exchange_bytes_ += chunk.size();
+    const auto& limit = core_.options.max_body_bytes;
+    if (limit && exchange_bytes_ > *limit) {
+      abort_reason_ = ErrorKind::body_too_large;
+      return false;
+    }
+    switch (mode_) {
+      case BodyMode::buffer:
+        body_.append(chunk);
+        break;
+      case BodyMode::stream:
+        committed_ = true;
+        bytes_delivered_ += chunk.size();
+        enqueue([this, data = std::string(chunk)] { callbacks_.on_chunk(data); });
+        delivered = true;
+        break;
+      case BodyMode::keep_excerpt:
+        if (body_.size() < kExcerptBytes) body_.append(chunk.substr(0, kExcerptBytes - body_.size()));
+        break;
+      case BodyMode::discard:
+        break;
+    }
+  }
+  if (delivered) flush(Defer::no);
+  return true;
+}
+
+void FetchOperation::on_complete(ExchangeResult result) {
+  GateGuard gate(*gate_);
+  if (!gate.open()) return;
+  std::shared_ptr<Exchange> finished;  // released after the lock
+  std::unique_lock lock(mutex_);
+  if (decided_ || !in_exchange_) return;
+  in_exchange_ = false;
+  finished = std::move(exchange_);
+  const std::optional<int> status = have_head_ ? std::optional<int>{head_.status} : std::nullopt;
+
+  if (abort_reason_) {
+    attempt_failed(lock, *abort_reason_,
+                   fmt::format("the body exceeds the limit of {} bytes", core_.options.max_body_bytes.value_or(0)),
+                   status);
+  } else if (result.error) {
+    ErrorKind kind = *result.error;
+    // The transport saw one deadline; which clock set it decides what the user is told.
+    if (kind == ErrorKind::attempt_timeout && deadline_ && *deadline_ <= attempt_deadline_) {
+      kind = ErrorKind::deadline_exceeded;
+    }
+    attempt_failed(lock, kind, std::move(result.message), status);
+  } else if (!have_head_) {
+    attempt_failed(lock, ErrorKind::internal_error, "the transport ended the exchange without a response",
+                   std::nullopt);
+  } else if (mode_ == BodyMode::discard) {
+    handle_redirect(lock);
+  } else if (mode_ == BodyMode::buffer || mode_ == BodyMode::stream) {
+    decide_success();
+    lock.unlock();
+    flush(Defer::no);
+  } else {
+    std::string message = fmt::format("HTTP {}", head_.status);
+    if (const auto line = excerpt(body_); !line.empty()) message += fmt::format(": {}", line);
+    attempt_failed(lock, ErrorKind::http_status, std::move(message), status);
+  }
+}
+
+void FetchOperation::handle_redirect(std::unique_lock<std::mutex>& lock) {
+  const int status = head_.status;
+  const std::string location(*head_.headers.get("Location"));
+  if (redirects_ >= core_.options.max_redirects) {
+    auto& record = current_record();
+    record.status = status;
+    record.error = ErrorKind::too_many_redirects;
+    decide_failure(ErrorKind::too_many_redirects, GiveUpReason::not_retryable,
+                   fmt::format("stopped after {} redirects (the limit)", redirects_), status);
+    lock.unlock();
+    flush(Defer::no);
+    return;
+  }
+  const Request& from = hop_request_ ? *hop_request_ : request_;
+  const Url::ParseResult base = hop_url_ ? Url::ParseResult{*hop_url_} : Url::parse(request_.url);
+  auto next = base->resolve(location);
+  if (!next) {
+    auto& record = current_record();
+    record.status = status;
+    decide_failure(ErrorKind::http_status, GiveUpReason::not_retryable,
+                   fmt::format("HTTP {}: refused to follow the redirect: {}", status, next.error()), status);
+    lock.unlock();
+    flush(Defer::no);
+    return;
+  }
+  Request hop = from;
+  hop.url = next->str();
+  // 303 turns anything but HEAD into GET; 301/302 turn POST into GET (as browsers and curl do).
+  if ((status == 303 && hop.method != "HEAD") || ((status == 301 || status == 302) && hop.method == "POST")) {
+    hop.method = "GET";
+    hop.body.clear();
+    hop.headers.remove("Content-Type");
+    hop.headers.remove("Content-Length");
+  }
+  if (!base->same_origin(*next)) {
+    // Credentials are for the origin they were given to.
+    hop.headers.remove("Authorization");
+    hop.headers.remove("Proxy-Authorization");
+    hop.headers.remove("Cookie");
+  }
+  hop_request_ = std::move(hop);
+  hop_url_ = *next;
+  ++redirects_;
+  lock.unlock();
+  launch_exchange();
+}
+
+void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKind kind, std::string message,
+                                    std::optional<int> status) {
+  const TimePoint now = core_.options.scheduler->now();
+  auto& record = current_record();
+  record.elapsed = now - record.start;
+  record.status = status;
+  if (kind != ErrorKind::http_status) record.error = kind;
+  record.message = message;
+
+  if (kind == ErrorKind::deadline_exceeded) {
+    decide_failure(kind, GiveUpReason::deadline, std::move(message), status);
+  } else if (kind == ErrorKind::cancelled) {
+    // The transport gave up on its own (for example it is shutting down): not the caller's cancel,
+    // but nothing the pipeline could retry either.
+    decide_failure(kind, GiveUpReason::cancelled, std::move(message), status);
+  } else {
+    if (!retry_policy_) retry_policy_ = core_.options.retry_policy->clone();
+    RetryContext context;
+    context.request = &request_;
+    context.attempt = attempt_;
+    if (kind != ErrorKind::http_status) context.error = kind;
+    context.status = status;
+    context.response_headers = have_head_ ? &head_.headers : nullptr;
+    context.system_now = core_.options.scheduler->system_now();
+    const RetryDecision decision = retry_policy_->decide(context);
+    if (!decision.retry) {
+      decide_failure(kind, decision.reason, std::move(message), status);
+    } else if (committed_ && !rewinds_) {
+      decide_failure(kind, GiveUpReason::committed,
+                     fmt::format("{}; not retried: {} body bytes already reached a sink that cannot rewind",
+                                 message, bytes_delivered_),
+                     status);
+    } else {
+      if (!backoff_policy_) backoff_policy_ = core_.options.backoff_policy->clone();
+      auto delay = decision.server_delay ? *decision.server_delay : backoff_policy_->next_delay(attempt_);
+      delay = std::max(delay, std::chrono::nanoseconds{0});
+      if (deadline_ && now + delay >= *deadline_) {
+        decide_failure(kind, GiveUpReason::deadline,
+                       fmt::format("{}; not retried: the next wait ({} ms) would end past the deadline", message,
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()),
+                       status);
+      } else {
+        record.backoff = delay;
+        enqueue_attempt_report();
+        backoff_timer_ = core_.options.scheduler->schedule_at(
+            now + delay, [self = shared_from_this()] { self->retry_now(); });
+      }
+    }
+  }
+  lock.unlock();
+  flush(Defer::no);
+}
+
+void FetchOperation::retry_now() {
+  GateGuard gate(*gate_);
+  if (!gate.open()) return;
+  bool rewound = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_) return;
+    backoff_timer_ = 0;
+    prepare_attempt_locked();
+    if (committed_) {
+      // Only reachable with on_rewind set: the sink starts over before any byte of this attempt.
+      committed_ = false;
+      enqueue([this] { callbacks_.on_rewind(); });
+      rewound = true;
+    }
+  }
+  if (rewound) flush(Defer::no);
+  launch_exchange();
+}
+
+std::string FetchOperation::describe(std::string_view detail) const {
+  const auto n = records_.size();
+  if (n == 0) return fmt::format("{} {}: {}", request_.method, request_.url, detail);
+  return fmt::format("{} {}: {} ({} attempt{})", request_.method, request_.url, detail, n, n == 1 ? "" : "s");
+}
+
+void FetchOperation::enqueue_attempt_report() {
+  if (!reports_attempts_ || records_.empty()) return;
+  enqueue([this, record = records_.back()] { callbacks_.on_attempt(record); });
+}
+
+void FetchOperation::decide_success() {
+  decided_ = true;
+  core_.succeeded.fetch_add(1, std::memory_order_relaxed);
+  auto& record = current_record();
+  record.elapsed = core_.options.scheduler->now() - record.start;
+  record.status = head_.status;
+  enqueue_attempt_report();
+  Response response;
+  response.status = head_.status;
+  response.headers = std::move(head_.headers);
+  response.body = std::move(body_);
+  response.final_url = hop_request_ ? hop_request_->url : request_.url;
+  response.body_bytes = exchange_bytes_;
+  response.attempts = records_;
+  enqueue_terminal([this, response = std::move(response)]() mutable {
+    if (callbacks_.on_success) callbacks_.on_success(std::move(response));
+  });
+}
+
+void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::string message,
+                                    std::optional<int> status) {
+  decided_ = true;
+  core_.failed.fetch_add(1, std::memory_order_relaxed);
+  enqueue_attempt_report();
+  Error error;
+  error.kind = kind;
+  error.message = describe(message);
+  error.status = status;
+  error.reason = reason;
+  error.attempts = records_;
+  error.bytes_delivered = bytes_delivered_;
+  enqueue_terminal([this, error = std::move(error)]() mutable {
+    if (callbacks_.on_failure) callbacks_.on_failure(std::move(error));
+  });
+}
+
+void FetchOperation::decide_cancelled(std::string message) {
+  decided_ = true;
+  core_.cancelled.fetch_add(1, std::memory_order_relaxed);
+  std::optional<int> status;
+  if (!records_.empty()) {
+    auto& record = records_.back();
+    if (in_exchange_) {
+      record.elapsed = core_.options.scheduler->now() - record.start;
+      record.error = ErrorKind::cancelled;
+      record.message = message;
+      if (have_head_) record.status = head_.status;
+    }
+    status = record.status;
+  }
+  Error error;
+  error.kind = ErrorKind::cancelled;
+  error.message = describe(message);
+  error.status = status;
+  error.reason = GiveUpReason::cancelled;
+  error.attempts = records_;
+  error.bytes_delivered = bytes_delivered_;
+  enqueue_terminal([this, error = std::move(error)]() mutable {
+    if (callbacks_.on_cancel) callbacks_.on_cancel(std::move(error));
+  });
+}
+
+bool FetchOperation::cancel() {
+  GateGuard gate(*gate_);
+  if (!gate.open()) return false;  // the client is shutting down and cancels everything itself
+  std::shared_ptr<Exchange> exchange;
+  TimerId timer = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_) return false;
+    decide_cancelled("cancelled by the caller");
+    exchange = exchange_;
+    timer = backoff_timer_;
+  }
+  if (timer != 0) core_.options.scheduler->cancel(timer);
+  if (exchange) exchange->cancel();
+  flush(Defer::yes);
+  return true;
+}
+
+void FetchOperation::cancel_for_shutdown() {
+  std::shared_ptr<Exchange> exchange;
+  TimerId timer = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!decided_) decide_cancelled("cancelled: the client was destroyed");
+    exchange = std::move(exchange_);
+    timer = backoff_timer_;
+    backoff_timer_ = 0;
+  }
+  if (timer != 0) core_.options.scheduler->cancel(timer);
+  if (exchange) exchange->cancel();
+}
+
+// ---- delivery queue -------------------------------------------------------------------------
+
+void FetchOperation::enqueue(std::function<void()> task) {
+  std::lock_guard lock(queue_mutex_);
+  queue_.push_back(std::move(task));
+}
+
+void FetchOperation::enqueue_terminal(std::function<void()> user_part) {
+  enqueue([this, user_part = std::move(user_part)]() mutable {
+    run_task(user_part);
+    finish_terminal();
+  });
+}
+
+void FetchOperation::flush(Defer defer) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (queue_.empty() || drain_posted_ || draining_) return;
+    drain_posted_ = true;
+  }
+  if (defer == Defer::yes && core_.options.callback_executor->runs_inline()) {
+    // An inline executor would run the callback inside fetch() or cancel(): go through a timer.
+    auto& scheduler = *core_.options.scheduler;
+    scheduler.schedule_at(scheduler.now(), [self = shared_from_this()] {
+      GateGuard gate(*self->gate_);
+      if (gate.open()) self->post_drain();
+    });
+    return;
+  }
+  post_drain();
+}
+
+void FetchOperation::post_drain() {
+  try {
+    core_.options.callback_executor->post([self = shared_from_this()] { self->drain(); });
+  } catch (...) {
+    // The executor refused the work. The contract still owes the user its callbacks: run them
+    // here rather than lose them, and tell the hook.
+    core_.report_exception(std::current_exception());
+    drain();
+  }
+}
+
+void FetchOperation::drain() {
+  std::unique_lock lock(queue_mutex_);
+  drain_posted_ = false;
+  if (draining_) return;  // someone else is draining and will run what is queued
+  drain_locked(lock);
+}
+
+void FetchOperation::drain_here() {
+  std::unique_lock lock(queue_mutex_);
+  if (draining_ && drain_thread_ == std::this_thread::get_id()) return;  // from inside a callback
+  queue_idle_.wait(lock, [&] { return !draining_; });
+  drain_locked(lock);
+}
+
+void FetchOperation::drain_locked(std::unique_lock<std::mutex>& lock) {
+  draining_ = true;
+  drain_thread_ = std::this_thread::get_id();
+  while (!queue_.empty()) {
+    auto task = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    run_task(task);
+    task = nullptr;
+    lock.lock();
+  }
+  draining_ = false;
+  drain_thread_ = {};
+  queue_idle_.notify_all();
+}
+
+void FetchOperation::run_task(std::function<void()>& task) noexcept {
+  try {
+    task();
+  } catch (...) {
+    core_.report_exception(std::current_exception());
+  }
+}
+
+void FetchOperation::finish_terminal() noexcept {
+  callbacks_ = Callbacks{};  // free the user's captures now, not when the last handle goes
+  core_.remove(this);        // last use of the core: the client may be gone right after
+}
+
+}  // namespace fetchpipe::detail

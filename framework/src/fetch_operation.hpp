@@ -1,0 +1,138 @@
+// One fetch in flight: the state machine behind Client::fetch. Private to the framework.
+//
+// Every event — an exchange's head, body and end from the transport thread, a backoff timer, a
+// cancel from any thread, the client's shutdown — takes `mutex_` and first checks `decided_`.
+// The first event to set `decided_` owns the outcome; every later one is a no-op. That one
+// transition is what makes "exactly one terminal callback" hold under every race.
+//
+// User callbacks never run under `mutex_`: they are queued on a per-operation delivery queue,
+// drained by one executor task at a time (so they never overlap and keep their order).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "client_core.hpp"
+#include "fetchpipe/client.hpp"
+#include "fetchpipe/url.hpp"
+
+namespace fetchpipe::detail {
+
+class FetchOperation final : public ExchangeObserver,
+                             public std::enable_shared_from_this<FetchOperation> {
+ public:
+  FetchOperation(ClientCore& core, Request request, Callbacks callbacks);
+  ~FetchOperation() override;
+
+  // Called once by Client::fetch, after the handle exists.
+  void begin(std::optional<std::stop_token> stop);
+  // FetchHandle::cancel and stop_token: true when this call decided the outcome.
+  bool cancel();
+  [[nodiscard]] bool decided() const;
+
+  // Client shutdown, step 1: decide as cancelled (if still undecided) without posting anywhere.
+  void cancel_for_shutdown();
+  // Client shutdown, step 2: run whatever is queued for the user on this thread, waiting for a
+  // drain in progress on another thread to finish first.
+  void drain_here();
+
+  // ExchangeObserver
+  void on_head(ResponseHead head) override;
+  bool on_body(std::string_view chunk) override;
+  void on_complete(ExchangeResult result) override;
+
+  // Intrusive list links, owned by ClientCore under its mutex.
+  FetchOperation* prev_ = nullptr;
+  FetchOperation* next_ = nullptr;
+  std::shared_ptr<FetchOperation> self_;  // keeps the operation alive until its terminal callback
+
+ private:
+  enum class BodyMode { buffer, stream, keep_excerpt, discard };
+  enum class Defer { no, yes };  // "yes" inside fetch() / cancel(): never run callbacks inline
+
+  struct StopCancel {
+    std::weak_ptr<FetchOperation> op;
+    void operator()() const noexcept;
+  };
+
+  void prepare_attempt_locked();
+  void launch_exchange();
+  // Finishes the current attempt with a failure and either schedules the next or decides the
+  // fetch. Called with `lock` held; releases it.
+  void attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKind kind, std::string message,
+                      std::optional<int> status);
+  void retry_now();
+  // Decides the outcome and queues the terminal callback. `mutex_` must be held.
+  void decide_failure(ErrorKind kind, GiveUpReason reason, std::string message, std::optional<int> status);
+  void decide_success();
+  void decide_cancelled(std::string message);
+  void handle_redirect(std::unique_lock<std::mutex>& lock);
+  void enqueue_attempt_report();
+  void enqueue_terminal(std::function<void()> user_part);
+  [[nodiscard]] std::string describe(std::string_view detail) const;
+  [[nodiscard]] AttemptRecord& current_record();
+
+  // Delivery queue.
+  void enqueue(std::function<void()> task);  // `mutex_` may be held; posts nothing itself
+  void flush(Defer defer);                   // `mutex_` must NOT be held
+  void post_drain();
+  void drain();
+  void drain_locked(std::unique_lock<std::mutex>& queue_lock);
+  void run_task(std::function<void()>& task) noexcept;
+  void finish_terminal() noexcept;  // last task: counts, unregisters, releases callbacks
+
+  ClientCore& core_;                 // used only while holding the gate or before begin() returns
+  std::shared_ptr<Gate> gate_;
+  const Request request_;
+  Callbacks callbacks_;              // touched only by delivery tasks
+  const bool streams_;               // callbacks_.on_chunk is set
+  const bool rewinds_;               // callbacks_.on_rewind is set
+  const bool reports_attempts_;      // callbacks_.on_attempt is set
+
+  mutable std::mutex mutex_;
+  bool decided_ = false;
+  bool shutdown_ = false;
+  int attempt_ = 0;
+  int redirects_ = 0;
+  TimePoint fetch_start_{};
+  std::optional<TimePoint> deadline_;
+  TimePoint attempt_deadline_{};
+  std::vector<AttemptRecord> records_;
+  std::unique_ptr<RetryPolicy> retry_policy_;
+  std::unique_ptr<BackoffPolicy> backoff_policy_;
+  TimerId backoff_timer_ = 0;
+
+  // The exchange in flight.
+  std::optional<Request> hop_request_;  // set after a redirect; else request_ is sent
+  std::optional<Url> hop_url_;
+  std::shared_ptr<Exchange> exchange_;
+  std::uint64_t exchange_seq_ = 0;
+  bool in_exchange_ = false;
+  ResponseHead head_;
+  bool have_head_ = false;
+  BodyMode mode_ = BodyMode::buffer;
+  std::string body_;
+  std::uint64_t exchange_bytes_ = 0;
+  std::optional<ErrorKind> abort_reason_;  // why the pipeline stopped the exchange itself
+  bool committed_ = false;                 // bytes reached on_chunk since the last rewind
+  std::uint64_t bytes_delivered_ = 0;
+
+  std::optional<std::stop_callback<StopCancel>> stop_callback_;
+
+  // Delivery queue state (own mutex: callbacks may call cancel(), which takes `mutex_`).
+  std::mutex queue_mutex_;
+  std::condition_variable queue_idle_;
+  std::deque<std::function<void()>> queue_;
+  bool drain_posted_ = false;
+  bool draining_ = false;
+  std::thread::id drain_thread_;
+};
+
+}  // namespace fetchpipe::detail

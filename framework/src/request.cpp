@@ -1,0 +1,55 @@
+#include "fetchpipe/request.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "fetchpipe/url.hpp"
+
+namespace fetchpipe {
+namespace {
+
+// RFC 9110 5.6.2 tchar.
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return kExtra.find(c) != std::string_view::npos;
+}
+bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
+
+// Shows a value with its control characters visible, so the message itself stays one line.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '\r') out += "\\r";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\0') out += "\\0";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Request::is_idempotent() const {
+  static constexpr std::array<std::string_view, 6> kIdempotent{"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+  if (std::find(kIdempotent.begin(), kIdempotent.end(), method) != kIdempotent.end()) return true;
+  return headers.contains("Idempotency-Key");
+}
+
+std::optional<std::string> validate(const Request& request) {
+  if (!is_token(request.method)) {
+    return fmt::format("method '{}' is not a valid HTTP token", printable(request.method));
+  }
+  if (auto url = Url::parse(request.url); !url) return url.error();
+  for (const auto& [name, value] : request.headers) {
+    if (!is_token(name)) return fmt::format("header name '{}' is not a valid HTTP token", printable(name));
+    if (value.find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos) {
+      return fmt::format("header '{}' has a CR, LF or NUL in its value '{}'", name, printable(value));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace fetchpipe
