@@ -1,0 +1,81 @@
+// fetchpipe/transports/httplib_transport.hpp — a Transport on cpp-httplib's blocking client.
+//
+// HttplibTransport runs each exchange on a bounded pool of worker threads, each with its own
+// keep-alive httplib client per origin (cpp-httplib serves one request per client at a time).
+// Exchanges beyond the pool wait in a FIFO queue. Pick it when you want a small, dependency-light
+// transport and a few dozen concurrent requests; for thousands in flight use the curl transport,
+// which costs memory, not threads.
+//
+//   fetchpipe::HttplibTransport transport({.workers = 16});
+//   fetchpipe::Client client(transport, ...);      // or drive transport.start() directly
+//
+// Clocks. The exchange deadline (ExchangeSpec::deadline), the stall timeout and Exchange::cancel()
+// really interrupt a blocked call: a watchdog thread shuts the exchange's socket down, which wakes
+// cpp-httplib in whatever it is blocked in (connect, TLS handshake, write, read). The worker then
+// reports the reason the watchdog recorded, because cpp-httplib itself reports every one of these
+// as the same "read error". The connect timeout is cpp-httplib's own.
+//
+// Thread rules.
+//   - Threads created: `Options::workers` workers plus one watchdog thread, started in the
+//     constructor and joined in the destructor. Nothing else.
+//   - start() and Exchange::cancel() are safe from any thread, never block on the network and never
+//     call the observer.
+//   - Observer calls for an exchange come from the worker running it; on_complete of an exchange
+//     that never reached a worker (cancelled or expired while queued) comes from the watchdog
+//     thread. Keep observer calls short: a slow one holds a worker (or the watchdog).
+//   - The destructor cancels everything queued or in flight (each completes as cancelled), waits
+//     for those completions and joins the threads; no observer call happens after it returns.
+//     Exchange handles may outlive the transport; cancel() on them is then a no-op.
+//   - Construction ignores SIGPIPE process-wide (SIG_IGN): cpp-httplib's client writes with
+//     flags 0, so a peer closing a keep-alive connection would otherwise kill the process.
+//
+// Limits of cpp-httplib 0.11 that remain: host name resolution (getaddrinfo) cannot be
+// interrupted, so a cancel or deadline that arrives while a worker resolves a slow name waits for
+// the resolver (the exchange then still ends as cancelled / attempt_timeout). Redirects are never
+// followed here (the pipeline does that, with its own safety rules).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "fetchpipe/transport.hpp"
+
+namespace fetchpipe {
+
+class HttplibTransport final : public Transport {
+ public:
+  struct Options {
+    // Worker threads, i.e. exchanges in flight at once; more exchanges queue in FIFO order.
+    // Default 8; must be at least 1.
+    std::size_t workers = 8;
+    // Keep-alive clients each worker keeps, one per origin and TLS setting; the least recently
+    // used is closed beyond this. Default 16; must be at least 1.
+    std::size_t clients_per_worker = 16;
+    // cpp-httplib's own per-read/-write timeouts are set to the stall timeout (or the time left
+    // before the deadline) plus this margin, so they only act as a backstop and the watchdog's
+    // classification wins. Default 250 ms; must not be negative.
+    std::chrono::milliseconds timeout_margin{250};
+  };
+
+  // Starts the workers and the watchdog. Throws std::invalid_argument naming the bad option.
+  HttplibTransport();
+  explicit HttplibTransport(Options options);
+  // Cancels every exchange queued or in flight, waits for their on_complete, joins the threads.
+  ~HttplibTransport() override;
+
+  HttplibTransport(const HttplibTransport&) = delete;
+  HttplibTransport& operator=(const HttplibTransport&) = delete;
+
+  // Queues the exchange; see Transport::start. Throws std::logic_error after shutdown began.
+  std::shared_ptr<Exchange> start(const ExchangeSpec& spec,
+                                  std::shared_ptr<ExchangeObserver> observer) override;
+  [[nodiscard]] std::string_view name() const override { return "httplib"; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fetchpipe

@@ -1,0 +1,83 @@
+#include "client_cache.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace fetchpipe::detail {
+namespace {
+
+std::string cache_key(const Url& url, const TlsOptions& tls) {
+  if (!url.is_https()) return url.origin();
+  return fmt::format("{}|{}|{}|{}", url.origin(), tls.verify_peer ? 1 : 0, tls.ca_file, tls.ca_path);
+}
+
+std::unique_ptr<httplib::ClientImpl> make_client(const Url& url, const TlsOptions& tls) {
+  std::unique_ptr<httplib::ClientImpl> client;
+  if (url.is_https()) {
+    auto ssl = std::make_unique<httplib::SSLClient>(url.host(), url.port());
+    ssl->enable_server_certificate_verification(tls.verify_peer);
+    // Empty paths make cpp-httplib fall back to OpenSSL's default (system) store.
+    ssl->set_ca_cert_path(tls.ca_file, tls.ca_path);
+    client = std::move(ssl);
+  } else {
+    client = std::make_unique<httplib::ClientImpl>(url.host(), url.port());
+  }
+  client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);
+  // Redirects are the pipeline's job; cpp-httplib's would carry credentials across origins.
+  client->set_follow_location(false);
+  // The target was validated and is sent as given, not re-encoded.
+  client->set_url_encode(false);
+  // Deliver the bytes as sent: max_body_bytes and Content-Length describe the wire, and the
+  // request decides about Accept-Encoding.
+  client->set_decompress(false);
+  return client;
+}
+
+}  // namespace
+
+PooledClient::~PooledClient() {
+  // The client closes its socket first, then our dup goes: the peer sees one close.
+  client.reset();
+  if (dup_fd >= 0) ::close(dup_fd);
+}
+
+int PooledClient::adopt_socket(int fd, int* previous) {
+  *previous = dup_fd;
+  dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return dup_fd;
+}
+
+void PooledClient::release_closed_socket() {
+  if (dup_fd >= 0 && client->is_socket_open() == 0) {
+    ::close(dup_fd);
+    dup_fd = -1;
+  }
+}
+
+ClientCache::ClientCache(std::size_t capacity, SocketHook hook)
+    : capacity_(capacity), hook_(std::move(hook)) {}
+
+PooledClient& ClientCache::get(const Url& url, const TlsOptions& tls) {
+  const std::string key = cache_key(url, tls);
+  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+    if (it->key == key) {
+      clients_.splice(clients_.begin(), clients_, it);
+      return clients_.front();
+    }
+  }
+  if (clients_.size() >= capacity_) clients_.pop_back();
+  PooledClient& pooled = clients_.emplace_front();
+  pooled.key = key;
+  pooled.client = make_client(url, tls);
+  pooled.client->set_socket_options([this, p = &pooled](int fd) { hook_(*p, fd); });
+  return pooled;
+}
+
+void ClientCache::discard(PooledClient& client) {
+  clients_.remove_if([&](const PooledClient& c) { return &c == &client; });
+}
+
+}  // namespace fetchpipe::detail

@@ -1,0 +1,88 @@
+#include "watchdog.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "error_mapping.hpp"
+
+namespace fetchpipe::detail {
+namespace {
+
+// The stall clock is about data from an established connection; connecting has its own timeout.
+bool connected(int fd) {
+  if (fd < 0) return false;
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0;
+}
+
+using Finished = std::vector<std::pair<std::shared_ptr<HttplibExchange>, ExchangeResult>>;
+
+// Takes cancelled and expired exchanges out of the queue; returns the earliest other deadline.
+TimePoint sweep_queue(Core& core, TimePoint now, Finished& finished) {
+  TimePoint next = TimePoint::max();
+  auto& queue = core.queue;
+  for (auto it = queue.begin(); it != queue.end();) {
+    HttplibExchange& ex = **it;
+    if (ex.stop_reason != StopReason::none || now >= ex.deadline) {
+      ex.phase = Phase::done;
+      finished.emplace_back(std::move(*it), result_while_queued(ex.stop_reason, ex.stop_detail));
+      it = queue.erase(it);
+    } else {
+      next = std::min(next, ex.deadline);
+      ++it;
+    }
+  }
+  return next;
+}
+
+// Interrupts running exchanges whose deadline or stall clock ran out; returns the next due time.
+TimePoint check_running(Core& core, TimePoint now) {
+  TimePoint next = TimePoint::max();
+  for (const auto& slot : core.running) {
+    if (!slot || slot->phase != Phase::running || slot->stop_reason != StopReason::none) continue;
+    HttplibExchange& ex = *slot;
+    if (now >= ex.deadline) {
+      ex.request_stop_locked(StopReason::deadline);
+      continue;
+    }
+    if (ex.stall_timeout && now >= ex.last_progress + *ex.stall_timeout) {
+      if (connected(ex.stop_fd)) {
+        ex.request_stop_locked(StopReason::stall);
+        continue;
+      }
+      ex.last_progress = now;  // still resolving or connecting: restart the stall clock
+    }
+    next = std::min(next, ex.next_due_locked());
+  }
+  return next;
+}
+
+}  // namespace
+
+void run_watchdog(Core& core) {
+  std::unique_lock lock(core.mutex);
+  Finished finished;
+  while (!core.watchdog_exit) {
+    const TimePoint now = Clock::now();
+    const TimePoint next = std::min(sweep_queue(core, now, finished), check_running(core, now));
+    if (!finished.empty()) {
+      lock.unlock();
+      for (auto& [ex, result] : finished) ex->complete(std::move(result));
+      finished.clear();
+      lock.lock();
+      continue;  // time moved on while the observers ran
+    }
+    core.watchdog_next = next;
+    if (next == TimePoint::max()) {
+      core.watchdog_wake.wait(lock);
+    } else {
+      core.watchdog_wake.wait_until(lock, next);
+    }
+  }
+}
+
+}  // namespace fetchpipe::detail

@@ -1,0 +1,216 @@
+#include "worker.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "error_mapping.hpp"
+#include "message_conversion.hpp"
+
+namespace fetchpipe::detail {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::nanoseconds;
+
+// At least a millisecond: a zero timeout makes cpp-httplib's poll() give up at once.
+microseconds at_least_1ms(nanoseconds d) {
+  return std::max(std::chrono::duration_cast<microseconds>(d), microseconds{1000});
+}
+
+}  // namespace
+
+Worker::Worker(std::shared_ptr<Core> core, std::size_t slot, WorkerSettings settings)
+    : core_(std::move(core)),
+      slot_(slot),
+      settings_(settings),
+      clients_(settings.clients, [this](PooledClient& client, int fd) { on_socket(client, fd); }) {}
+
+void Worker::run() {
+  while (auto ex = next_exchange()) {
+    ExchangeResult result = execute(*ex);
+    ex->complete(std::move(result));
+  }
+}
+
+std::shared_ptr<HttplibExchange> Worker::next_exchange() {
+  std::unique_lock lock(core_->mutex);
+  for (;;) {
+    core_->work_ready.wait(lock, [&] { return !core_->queue.empty() || core_->stopping; });
+    if (core_->queue.empty()) return nullptr;
+    auto ex = std::move(core_->queue.front());
+    core_->queue.pop_front();
+    const TimePoint now = Clock::now();
+    if (ex->stop_reason != StopReason::none || now >= ex->deadline) {
+      ex->phase = Phase::done;
+      const StopReason reason = ex->stop_reason;
+      const std::string detail = ex->stop_detail;
+      lock.unlock();
+      ex->complete(result_while_queued(reason, detail));
+      lock.lock();
+      continue;
+    }
+    ex->phase = Phase::running;
+    ex->last_progress = now;
+    core_->running[slot_] = ex;
+    core_->wake_watchdog_before(ex->next_due_locked());
+    return ex;
+  }
+}
+
+ExchangeResult Worker::execute(HttplibExchange& ex) {
+  auto url = Url::parse(ex.request->url);
+  if (!url) {
+    std::lock_guard lock(core_->mutex);
+    finish_locked(ex);
+    return ExchangeResult{.error = ErrorKind::invalid_request, .message = url.error()};
+  }
+
+  PooledClient& pooled = clients_.get(*url, ex.tls);
+  httplib::ClientImpl& client = *pooled.client;
+  // cpp-httplib's timeouts are only a backstop behind the watchdog (see Options::timeout_margin).
+  const nanoseconds remaining = ex.deadline - Clock::now();
+  const nanoseconds io_limit = ex.stall_timeout ? std::min(*ex.stall_timeout, remaining) : remaining;
+  client.set_connection_timeout(at_least_1ms(std::min(ex.connect_timeout, remaining)));
+  client.set_read_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
+  client.set_write_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
+
+  httplib::Request request = to_httplib_request(*ex.request, *url);
+  request.response_handler = [&](const httplib::Response& r) { return on_head(ex, r); };
+  request.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+    return on_body(ex, data, size);
+  };
+  current_ = &ex;
+  socket_created_ = false;
+  received_ = 0;
+
+  bool started = false;
+  {
+    std::lock_guard lock(core_->mutex);
+    // A reused keep-alive connection is interruptible through its existing dup.
+    if (ex.stop_reason == StopReason::none) {
+      ex.stop_fd = pooled.dup_fd;
+      started = true;
+    }
+  }
+  httplib::Response response;
+  httplib::Error error = httplib::Error::Success;
+  const bool ok = started && client.send(request, response, error);
+  current_ = nullptr;
+
+  StopReason reason = StopReason::none;
+  std::string detail;
+  TimePoint last_progress;
+  {
+    std::lock_guard lock(core_->mutex);
+    reason = ex.stop_reason;
+    detail = ex.stop_detail;
+    last_progress = ex.last_progress;
+    finish_locked(ex);
+  }
+
+  if (ok && reason == StopReason::none) {
+    pooled.release_closed_socket();
+    return ExchangeResult{};
+  }
+  const TimePoint now = Clock::now();
+  FailureFacts facts{.error = error,
+                     .stop_reason = reason,
+                     .stop_detail = detail,
+                     .socket_created = socket_created_,
+                     .deadline_passed = now >= ex.deadline,
+                     .stall_elapsed = ex.stall_timeout && now - last_progress >= *ex.stall_timeout,
+                     .tls_verify_result = 0,
+                     .host = url->host()};
+  if (url->is_https()) {
+    facts.tls_verify_result = static_cast<httplib::SSLClient&>(client).get_openssl_verify_result();
+  }
+  ExchangeResult result = ok || !started ? result_for_stop(reason, detail) : classify_failure(facts);
+  // An interrupted or failed connection is not reused: the next exchange gets a fresh client.
+  clients_.discard(pooled);
+  return result;
+}
+
+void Worker::finish_locked(HttplibExchange& ex) {
+  ex.stop_fd = -1;
+  ex.phase = Phase::done;
+  core_->running[slot_].reset();
+}
+
+void Worker::on_socket(PooledClient& client, int fd) {
+  socket_created_ = true;
+  int previous = -1;
+  const int dup = client.adopt_socket(fd, &previous);
+  if (current_ != nullptr) {
+    std::lock_guard lock(core_->mutex);
+    current_->stop_fd = dup;
+    // A stop recorded before the socket existed (e.g. during name resolution) applies now.
+    if (current_->stop_reason != StopReason::none && dup >= 0) ::shutdown(dup, SHUT_RDWR);
+  }
+  // Only now, with no exchange pointing at it, may the old number be released for reuse.
+  if (previous >= 0) ::close(previous);
+}
+
+bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
+  try {
+    {
+      std::lock_guard lock(core_->mutex);
+      if (ex.stop_reason != StopReason::none) return false;
+      ex.last_progress = Clock::now();
+    }
+    const auto declared = declared_body_length(*ex.request, response);
+    ex.observer->on_head(to_response_head(response));
+    if (ex.max_body_bytes && declared && *declared > *ex.max_body_bytes) {
+      return stop_from_hook(ex, StopReason::body_limit,
+                            fmt::format("response declares {} body bytes, over the {}-byte limit",
+                                        *declared, *ex.max_body_bytes));
+    }
+    return true;
+  } catch (const std::exception& e) {
+    return stop_from_hook(ex, StopReason::observer_threw, e.what());
+  } catch (...) {
+    return stop_from_hook(ex, StopReason::observer_threw, "a non-standard exception");
+  }
+}
+
+bool Worker::on_body(HttplibExchange& ex, const char* data, std::size_t size) {
+  // cpp-httplib 0.11 is left inconsistent by an exception escaping a receiver: catch everything.
+  try {
+    {
+      std::lock_guard lock(core_->mutex);
+      if (ex.stop_reason != StopReason::none) return false;
+      ex.last_progress = Clock::now();
+    }
+    received_ += size;
+    if (ex.max_body_bytes && received_ > *ex.max_body_bytes) {
+      return stop_from_hook(ex, StopReason::body_limit,
+                            fmt::format("response body exceeds the {}-byte limit", *ex.max_body_bytes));
+    }
+    if (!ex.observer->on_body(std::string_view(data, size))) {
+      return stop_from_hook(ex, StopReason::consumer, {});
+    }
+    return true;
+  } catch (const std::exception& e) {
+    return stop_from_hook(ex, StopReason::observer_threw, e.what());
+  } catch (...) {
+    return stop_from_hook(ex, StopReason::observer_threw, "a non-standard exception");
+  }
+}
+
+bool Worker::stop_from_hook(HttplibExchange& ex, StopReason reason, std::string detail) {
+  try {
+    std::lock_guard lock(core_->mutex);
+    ex.request_stop_locked(reason, std::move(detail));
+  } catch (...) {
+    // Only std::string's allocation can throw here; returning false still stops the exchange.
+  }
+  return false;
+}
+
+}  // namespace fetchpipe::detail
