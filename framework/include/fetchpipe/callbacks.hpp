@@ -28,15 +28,15 @@
 namespace fetchpipe {
 
 struct Callbacks {
-  std::function<void(Response)> on_success;
-  std::function<void(Error)> on_failure;
-  std::function<void(Error)> on_cancel;
+  std::function<void(Response)> on_success{};
+  std::function<void(Error)> on_failure{};
+  std::function<void(Error)> on_cancel{};
   // Optional: stream the accepted body instead of buffering it.
-  std::function<void(std::string_view chunk)> on_chunk;
+  std::function<void(std::string_view chunk)> on_chunk{};
   // Optional: the sink can start over; called before a retry once bytes were delivered.
-  std::function<void()> on_rewind;
+  std::function<void()> on_rewind{};
   // Optional: each attempt's record, once its outcome and the planned backoff are known.
-  std::function<void(const AttemptRecord&)> on_attempt;
+  std::function<void(const AttemptRecord&)> on_attempt{};
 };
 
 }  // namespace fetchpipe

@@ -45,9 +45,9 @@ struct Timeouts {
   // One attempt from start to the last body byte, redirects included. Must be > 0. Default 30 s.
   std::chrono::nanoseconds attempt{std::chrono::seconds{30}};
   // Fail the attempt when no body byte arrives for this long. Must be > 0 if set. Default: none.
-  std::optional<std::chrono::nanoseconds> stall;
+  std::optional<std::chrono::nanoseconds> stall{};
   // Overall deadline over every attempt and every wait. Must be > 0 if set. Default: none.
-  std::optional<std::chrono::nanoseconds> overall;
+  std::optional<std::chrono::nanoseconds> overall{};
 };
 
 struct ClientOptions {

@@ -61,21 +61,21 @@ enum class GiveUpReason {
 // One attempt of a fetch, as the pipeline saw it.
 struct AttemptRecord {
   int number = 0;                                  // 1 for the first attempt
-  std::chrono::steady_clock::time_point start;     // when the attempt was handed to the transport
+  std::chrono::steady_clock::time_point start{};   // when the attempt was handed to the transport
   std::chrono::nanoseconds elapsed{0};             // until its outcome was known
-  std::optional<int> status;                       // final HTTP status of the attempt, if any
-  std::optional<ErrorKind> error;                  // the attempt's error, if it had one
-  std::string message;                             // the transport's or the pipeline's words on it
-  std::optional<std::chrono::nanoseconds> backoff; // wait planned after it; nullopt after the last
+  std::optional<int> status{};                     // final HTTP status of the attempt, if any
+  std::optional<ErrorKind> error{};                // the attempt's error, if it had one
+  std::string message{};                           // the transport's or the pipeline's words on it
+  std::optional<std::chrono::nanoseconds> backoff{}; // wait planned after it; nullopt after the last
 };
 
 // Handed to on_failure, and (with kind `cancelled`) to on_cancel.
 struct Error {
   ErrorKind kind = ErrorKind::internal_error;
-  std::string message;                 // human-readable, names what was attempted
-  std::optional<int> status;           // last HTTP status seen, if any
+  std::string message{};               // human-readable, names what was attempted
+  std::optional<int> status{};         // last HTTP status seen, if any
   GiveUpReason reason = GiveUpReason::not_retryable;
-  std::vector<AttemptRecord> attempts; // every attempt made, in order
+  std::vector<AttemptRecord> attempts{}; // every attempt made, in order
   std::uint64_t bytes_delivered = 0;   // body bytes handed to on_chunk (0 when buffering)
 };
 

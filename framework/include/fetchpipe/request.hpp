@@ -17,8 +17,8 @@ namespace fetchpipe {
 struct Request {
   std::string method = "GET";  // an RFC 9110 token, sent as given
   std::string url;             // absolute http:// or https:// URL
-  Headers headers;             // sent as given; CR, LF or NUL anywhere makes the request invalid
-  std::string body;            // sent when non-empty (or when the method is POST, PUT or PATCH)
+  Headers headers{};           // sent as given; CR, LF or NUL anywhere makes the request invalid
+  std::string body{};          // sent when non-empty (or when the method is POST, PUT or PATCH)
 
   // Idempotent per RFC 9110 section 9.2.2 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE), or because the
   // request carries an `Idempotency-Key` header.

@@ -16,11 +16,11 @@ namespace fetchpipe {
 
 struct Response {
   int status = 0;
-  Headers headers;
-  std::string body;        // empty when the body was streamed to on_chunk
-  std::string final_url;   // after redirects
+  Headers headers{};
+  std::string body{};      // empty when the body was streamed to on_chunk
+  std::string final_url{}; // after redirects
   std::uint64_t body_bytes = 0;          // body bytes received in the final attempt
-  std::vector<AttemptRecord> attempts;   // every attempt made, the successful one last
+  std::vector<AttemptRecord> attempts{}; // every attempt made, the successful one last
 };
 
 }  // namespace fetchpipe

@@ -30,10 +30,10 @@ namespace fetchpipe {
 struct RetryContext {
   const Request* request = nullptr;         // the original request
   int attempt = 1;                          // the attempt that just ended, 1-based
-  std::optional<ErrorKind> error;           // the attempt's error, if any
-  std::optional<int> status;                // the response status, if one arrived
+  std::optional<ErrorKind> error{};         // the attempt's error, if any
+  std::optional<int> status{};              // the response status, if one arrived
   const Headers* response_headers = nullptr;  // the response's headers (may be null)
-  std::chrono::system_clock::time_point system_now;  // for HTTP-date Retry-After values
+  std::chrono::system_clock::time_point system_now{};  // for HTTP-date Retry-After values
 };
 
 struct RetryDecision {
@@ -41,7 +41,7 @@ struct RetryDecision {
   GiveUpReason reason = GiveUpReason::not_retryable;  // why not, when retry is false
   // A wait the server asked for (Retry-After), already capped by the policy; it replaces the
   // backoff for this retry.
-  std::optional<std::chrono::nanoseconds> server_delay;
+  std::optional<std::chrono::nanoseconds> server_delay{};
 
   static RetryDecision again(std::optional<std::chrono::nanoseconds> server_delay = std::nullopt) {
     return RetryDecision{true, GiveUpReason::none, server_delay};

@@ -9,7 +9,8 @@
 //
 // Thread rules for implementers:
 //   - start() and Exchange::cancel() may be called from any thread, concurrently with each other
-//     and with observer calls on other exchanges.
+//     and with observer calls on other exchanges — including from inside an observer call (the
+//     pipeline starts a redirect's exchange from on_complete).
 //   - The observer is never called from inside start() or cancel() (call it from your own
 //     thread, or defer through the Scheduler): the pipeline may hold its own lock around them.
 //   - For one exchange, observer calls are sequential: on_head at most once, then on_body any
@@ -49,25 +50,25 @@ struct TlsOptions {
 // One exchange: what to send and the clocks that bound it.
 struct ExchangeSpec {
   const Request* request = nullptr;  // valid until on_complete returns; URL already validated
-  TimePoint deadline;                // the exchange must end by then (body included)
+  TimePoint deadline{};              // the exchange must end by then (body included)
   std::chrono::nanoseconds connect_timeout{std::chrono::seconds{10}};  // TCP + TLS handshake
-  std::optional<std::chrono::nanoseconds> stall_timeout;  // max gap between body bytes
-  std::optional<std::uint64_t> max_body_bytes;  // a hint: refuse early on Content-Length
+  std::optional<std::chrono::nanoseconds> stall_timeout{};  // max gap between body bytes
+  std::optional<std::uint64_t> max_body_bytes{};  // a hint: refuse early on Content-Length
   const TlsOptions* tls = nullptr;              // never null when passed by the pipeline
 };
 
 // The status line and headers of the response, before the body.
 struct ResponseHead {
   int status = 0;
-  Headers headers;
+  Headers headers{};
 };
 
 // How an exchange ended. `error` empty means the response was received completely.
 struct ExchangeResult {
-  std::optional<ErrorKind> error;  // connect_failure, dns_failure, connect_timeout, tls_failure,
+  std::optional<ErrorKind> error{};  // connect_failure, dns_failure, connect_timeout, tls_failure,
                                    // connection_reset, attempt_timeout (the spec deadline fired),
                                    // stall_timeout, body_too_large, cancelled, internal_error
-  std::string message;             // the underlying library's words, kept for the user
+  std::string message{};           // the underlying library's words, kept for the user
 };
 
 class ExchangeObserver {

@@ -1,0 +1,164 @@
+// Cross-thread paths, repeated thousands of times: exactly one terminal callback, always.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <random>
+#include <thread>
+
+#include "client_harness.hpp"
+
+namespace fetchpipe {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Counts terminal callbacks per fetch and lets the test wait (bounded) for all of them.
+struct Tally {
+  explicit Tally(std::size_t n) : per_fetch(n) {}
+  std::vector<std::atomic<int>> per_fetch;
+  std::atomic<int> successes{0}, failures{0}, cancels{0};
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::size_t ended = 0;
+
+  Callbacks callbacks(std::size_t i) {
+    auto end = [this, i](std::atomic<int>& kind) {
+      per_fetch[i].fetch_add(1);
+      kind.fetch_add(1);
+      std::lock_guard lock(mutex);
+      ++ended;
+      cv.notify_all();
+    };
+    return Callbacks{.on_success = [end, this](Response) { end(successes); },
+                     .on_failure = [end, this](Error) { end(failures); },
+                     .on_cancel = [end, this](Error) { end(cancels); }};
+  }
+  bool wait_all(std::chrono::seconds limit) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, limit, [&] { return ended == per_fetch.size(); });
+  }
+};
+
+struct RealClient {
+  std::shared_ptr<RealScheduler> scheduler = std::make_shared<RealScheduler>();
+  std::shared_ptr<MemoryTransport> memory =
+      std::make_shared<MemoryTransport>(scheduler, MemoryTransport::Options{.record_requests = false});
+  ClientOptions options() const {
+    ClientOptions o;
+    o.transport = memory;
+    o.scheduler = scheduler;
+    o.callback_executor = std::make_shared<ThreadPoolExecutor>(2);
+    o.retry_policy = std::make_shared<DefaultRetryPolicy>();
+    o.backoff_policy = std::make_shared<ConstantBackoff>(0ms);
+    return o;
+  }
+};
+
+TEST(ClientConcurrency, CancelRacingCompletionGivesExactlyOneTerminalCallback) {
+  constexpr std::size_t kFetches = 10'000;
+  RealClient r;
+  auto quick = Scripted::ok("x");
+  quick.latency = 20us;
+  r.memory->script("http://svc.test/race", {Scripted::status_code(503), quick});
+  Tally tally(kFetches);
+  std::vector<FetchHandle> handles(kFetches);
+  std::atomic<std::size_t> published{0};
+  {
+    Client client(r.options());
+    std::thread canceller([&] {
+      std::mt19937 rng(7);
+      std::size_t next = 0;
+      while (next < kFetches) {
+        const auto upto = published.load(std::memory_order_acquire);
+        for (; next < upto; ++next) {
+          if (rng() % 2 == 0) handles[next].cancel();
+        }
+        std::this_thread::yield();
+      }
+    });
+    for (std::size_t i = 0; i < kFetches; ++i) {
+      handles[i] = client.fetch({.url = "http://svc.test/race"}, tally.callbacks(i));
+      published.store(i + 1, std::memory_order_release);
+    }
+    canceller.join();
+    ASSERT_TRUE(tally.wait_all(60s)) << "some fetch never ended";
+  }
+  for (std::size_t i = 0; i < kFetches; ++i) ASSERT_EQ(tally.per_fetch[i].load(), 1) << "fetch " << i;
+  EXPECT_EQ(tally.successes + tally.failures + tally.cancels, static_cast<int>(kFetches));
+  EXPECT_GT(tally.cancels.load(), 0);
+  for (auto& h : handles) EXPECT_FALSE(h.cancel()) << "every fetch is decided";
+}
+
+TEST(ClientConcurrency, CancelFromTwoThreadsDecidesOnce) {
+  constexpr std::size_t kFetches = 5'000;
+  RealClient r;
+  r.memory->script("http://svc.test/hang", {Scripted::hanging()});
+  Tally tally(kFetches);
+  std::atomic<int> cancel_wins{0};
+  {
+    Client client(r.options());
+    for (std::size_t i = 0; i < kFetches; ++i) {
+      auto h = client.fetch({.url = "http://svc.test/hang"}, tally.callbacks(i));
+      std::thread a([&, h] { cancel_wins += h.cancel() ? 1 : 0; });
+      std::thread b([&, h] { cancel_wins += h.cancel() ? 1 : 0; });
+      a.join();
+      b.join();
+    }
+    ASSERT_TRUE(tally.wait_all(60s));
+  }
+  EXPECT_EQ(cancel_wins.load(), static_cast<int>(kFetches));
+  EXPECT_EQ(tally.cancels.load(), static_cast<int>(kFetches));
+  EXPECT_EQ(r.memory->in_flight(), 0);
+}
+
+TEST(ClientConcurrency, DestroyingWithAThousandInFlightEndsEveryFetchFirst) {
+  for (int round = 0; round < 5; ++round) {
+    constexpr std::size_t kFetches = 1'000;
+    RealClient r;
+    auto slow = Scripted::ok("x");
+    slow.latency = 1ms;
+    r.memory->script("http://svc.test/mixed", {Scripted::hanging(), slow, Scripted::status_code(503)});
+    Tally tally(kFetches);
+    std::atomic<bool> destroyed{false};
+    std::atomic<int> after_destruction{0};
+    {
+      Client client(r.options());
+      for (std::size_t i = 0; i < kFetches; ++i) {
+        auto cb = tally.callbacks(i);
+        auto inner = cb.on_cancel;
+        cb.on_cancel = [&, inner](Error e) {
+          if (destroyed) after_destruction.fetch_add(1);
+          inner(std::move(e));
+        };
+        client.fetch({.url = "http://svc.test/mixed"}, cb);
+      }
+    }
+    destroyed = true;
+    std::lock_guard lock(tally.mutex);
+    ASSERT_EQ(tally.ended, kFetches) << "round " << round;
+    for (std::size_t i = 0; i < kFetches; ++i) ASSERT_EQ(tally.per_fetch[i].load(), 1);
+    EXPECT_EQ(after_destruction.load(), 0);
+  }
+}
+
+TEST(ClientConcurrency, FetchAndCancelFromInsideCallbacks) {
+  RealClient r;
+  r.memory->script("http://svc.test/ok", {Scripted::ok()});
+  r.memory->script("http://svc.test/hang", {Scripted::hanging()});
+  Client client(r.options());
+  constexpr int kChains = 500;
+  Tally tally(kChains);
+  for (int i = 0; i < kChains; ++i) {
+    client.fetch({.url = "http://svc.test/ok"}, {.on_success = [&, i](Response) {
+      // From inside a callback: start a fetch and cancel it.
+      auto h = client.fetch({.url = "http://svc.test/hang"}, tally.callbacks(static_cast<std::size_t>(i)));
+      h.cancel();
+    }});
+  }
+  ASSERT_TRUE(tally.wait_all(60s));
+  EXPECT_EQ(tally.cancels.load(), kChains);
+}
+
+}  // namespace
+}  // namespace fetchpipe
