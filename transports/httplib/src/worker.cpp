@@ -88,6 +88,7 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   };
   current_ = &ex;
   socket_created_ = false;
+  head_delivered_ = false;
   received_ = 0;
 
   bool started = false;
@@ -101,8 +102,11 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   }
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
-  const bool ok = started && client.send(request, response, error);
+  bool ok = started && client.send(request, response, error);
   current_ = nullptr;
+  // cpp-httplib calls the response handler only for responses with a body; HEAD, 204 and 304
+  // still owe the observer their head.
+  if (ok && !head_delivered_) ok = on_head(ex, response);
 
   StopReason reason = StopReason::none;
   std::string detail;
@@ -165,6 +169,7 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
       ex.last_progress = Clock::now();
     }
     const auto declared = declared_body_length(*ex.request, response);
+    head_delivered_ = true;
     ex.observer->on_head(to_response_head(response));
     if (ex.max_body_bytes && declared && *declared > *ex.max_body_bytes) {
       return stop_from_hook(ex, StopReason::body_limit,

@@ -47,6 +47,7 @@ class Worker {
   // The exchange inside send() right now, and what happened during it; this thread only.
   HttplibExchange* current_ = nullptr;
   bool socket_created_ = false;
+  bool head_delivered_ = false;
   std::uint64_t received_ = 0;
 };
 

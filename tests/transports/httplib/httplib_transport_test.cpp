@@ -1,0 +1,611 @@
+// HttplibTransport driven directly (no pipeline) against the fault server: streaming, status
+// codes, every failure class, the clocks, cancellation, the pool and shutdown.
+#include "fetchpipe/transports/httplib_transport.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "fetchpipe/tools/fault_server.hpp"
+#include "recording_observer.hpp"
+
+namespace fetchpipe {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RecordingObserver;
+using tools::FaultServer;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSlowdown = 3;  // sanitizers slow everything; promptness limits scale with it
+#else
+constexpr int kSlowdown = 1;
+#endif
+
+std::string byte_pattern(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
+
+std::chrono::milliseconds ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t);
+}
+
+// A port on 127.0.0.1 that nothing listens on: bound (so nobody else takes it) but not listening.
+class ClosedPort {
+ public:
+  ClosedPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~ClosedPort() { ::close(fd_); }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+// A listener that never accepts and whose accept queue is full, so a new connect hangs in
+// SYN_SENT: the only way to hold a client inside connect() on loopback.
+class FullBacklog {
+ public:
+  FullBacklog() : listener_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listener_, 0);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    for (int i = 0; i < 4; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      fillers_.push_back(fd);
+    }
+  }
+  ~FullBacklog() {
+    for (int fd : fillers_) ::close(fd);
+    ::close(listener_);
+  }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  int listener_;
+  int port_ = 0;
+  std::vector<int> fillers_;
+};
+
+// Sockets this process holds open, by inode (client and in-process server sides alike).
+std::set<std::string> open_sockets() {
+  std::set<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.rfind("socket:", 0) == 0) out.insert(target);
+  }
+  return out;
+}
+
+class HttplibTransportTest : public ::testing::Test {
+ protected:
+  // A spec for `observer`'s request: deadline from now, short connect timeout.
+  ExchangeSpec spec(const RecordingObserver& observer, std::chrono::milliseconds deadline = 10s) {
+    ExchangeSpec s;
+    s.request = &observer.request();
+    s.deadline = Clock::now() + deadline;
+    s.connect_timeout = 2s;
+    s.tls = &tls_;
+    return s;
+  }
+
+  static std::shared_ptr<RecordingObserver> make(std::string url, std::string method = "GET") {
+    return std::make_shared<RecordingObserver>(Request{.method = std::move(method), .url = std::move(url)});
+  }
+
+  // Polls (bounded) until the server has seen `n` requests with key=K: the request is in flight.
+  bool server_saw(const std::string& key, int n) { return server_saw_on(server_, key, n); }
+  static bool server_saw_on(const FaultServer& server, const std::string& key, int n = 1) {
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (server.count(key) < n) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  }
+
+  FaultServer server_;
+  TlsOptions tls_;
+};
+
+// ---- success paths ----------------------------------------------------------------------------
+
+TEST_F(HttplibTransportTest, Get_StreamsBodyInOrder) {
+  HttplibTransport transport;
+  for (const char* chunked : {"0", "1"}) {
+    auto obs = make(server_.url(std::string("/bytes?n=200000&chunked=") + chunked));
+    auto ex = transport.start(spec(*obs), obs);
+    ASSERT_TRUE(obs->wait());
+    EXPECT_FALSE(obs->error()) << obs->result().message;
+    EXPECT_EQ(obs->status(), 200);
+    EXPECT_EQ(obs->body(), byte_pattern(200000));
+    EXPECT_GE(obs->body_chunks(), 2u);
+    EXPECT_TRUE(obs->order_ok());
+  }
+}
+
+TEST_F(HttplibTransportTest, Status_ReportedNotFailed) {
+  HttplibTransport transport;
+  for (int code : {201, 404, 500, 503}) {
+    auto obs = make(server_.url("/status?code=" + std::to_string(code)));
+    auto ex = transport.start(spec(*obs), obs);
+    ASSERT_TRUE(obs->wait());
+    EXPECT_FALSE(obs->error()) << obs->result().message;
+    EXPECT_EQ(obs->status(), code);
+    EXPECT_EQ(obs->body(), "status " + std::to_string(code) + "\n");
+  }
+}
+
+TEST_F(HttplibTransportTest, Redirect_NotFollowed) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/redirect?n=1"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_FALSE(obs->error()) << obs->result().message;
+  EXPECT_EQ(obs->status(), 302);
+  ASSERT_TRUE(obs->head());
+  EXPECT_TRUE(obs->head()->headers.contains("location"));
+}
+
+TEST_F(HttplibTransportTest, Post_SendsMethodHeadersAndBody) {
+  HttplibTransport transport;
+  auto obs = std::make_shared<RecordingObserver>(Request{.method = "POST",
+                                                         .url = server_.url("/echo?x=1"),
+                                                         .headers = {{"X-Test", "one"}, {"X-Test", "two"}},
+                                                         .body = "hello body"});
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  ASSERT_FALSE(obs->error()) << obs->result().message;
+  const std::string echo = obs->body();
+  EXPECT_NE(echo.find("method POST\n"), std::string::npos) << echo;
+  EXPECT_NE(echo.find("target /echo?x=1\n"), std::string::npos) << echo;
+  EXPECT_NE(echo.find("header X-Test: one\n"), std::string::npos) << echo;
+  EXPECT_NE(echo.find("header X-Test: two\n"), std::string::npos) << echo;
+  EXPECT_NE(echo.find("header Content-Type: application/octet-stream\n"), std::string::npos) << echo;
+  EXPECT_NE(echo.find("body-length 10\n"), std::string::npos) << echo;
+  EXPECT_EQ(echo.substr(echo.size() - 10), "hello body");
+}
+
+TEST_F(HttplibTransportTest, Put_KeepsGivenContentTypeAndMethod) {
+  HttplibTransport transport;
+  for (const char* method : {"PUT", "DELETE", "PATCH"}) {
+    auto obs = std::make_shared<RecordingObserver>(
+        Request{.method = method, .url = server_.url("/echo"),
+                .headers = {{"Content-Type", "application/json"}}, .body = "{}"});
+    auto ex = transport.start(spec(*obs), obs);
+    ASSERT_TRUE(obs->wait());
+    ASSERT_FALSE(obs->error()) << obs->result().message;
+    const std::string echo = obs->body();
+    EXPECT_NE(echo.find(std::string("method ") + method + "\n"), std::string::npos) << echo;
+    EXPECT_NE(echo.find("header Content-Type: application/json\n"), std::string::npos) << echo;
+    EXPECT_EQ(echo.find("octet-stream"), std::string::npos) << echo;
+  }
+}
+
+TEST_F(HttplibTransportTest, Head_HasNoBody) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/bytes?n=5000"), "HEAD");
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_FALSE(obs->error()) << obs->result().message;
+  EXPECT_EQ(obs->status(), 200);
+  EXPECT_EQ(obs->body(), "");
+}
+
+TEST_F(HttplibTransportTest, KeepAlive_ReusesTheConnection) {
+  HttplibTransport transport({.workers = 1});
+  auto first = make(server_.url("/fixed"));
+  auto e1 = transport.start(spec(*first), first);
+  ASSERT_TRUE(first->wait());
+  ASSERT_FALSE(first->error()) << first->result().message;
+  const auto after_first = open_sockets();
+  for (int i = 0; i < 5; ++i) {
+    auto next = make(server_.url("/fixed"));
+    auto e = transport.start(spec(*next), next);
+    ASSERT_TRUE(next->wait());
+    ASSERT_FALSE(next->error()) << next->result().message;
+  }
+  // No socket opened or closed: the same connection (both its ends, the server being in-process)
+  // served all six requests.
+  EXPECT_EQ(open_sockets(), after_first);
+}
+
+// ---- failures ---------------------------------------------------------------------------------
+
+TEST_F(HttplibTransportTest, ConnectRefused_IsConnectFailure) {
+  HttplibTransport transport;
+  ClosedPort closed;
+  auto obs = make("http://127.0.0.1:" + std::to_string(closed.port()) + "/fixed");
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::connect_failure) << obs->result().message;
+}
+
+TEST_F(HttplibTransportTest, UnknownHost_IsDnsFailure) {
+  HttplibTransport transport;
+  auto obs = make("http://no-such-host.invalid/fixed");
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait(30s));
+  EXPECT_EQ(obs->error(), ErrorKind::dns_failure) << obs->result().message;
+}
+
+TEST_F(HttplibTransportTest, FullAcceptQueue_IsConnectTimeout) {
+  HttplibTransport transport;
+  FullBacklog backlog;
+  auto obs = make("http://127.0.0.1:" + std::to_string(backlog.port()) + "/fixed");
+  ExchangeSpec s = spec(*obs);
+  s.connect_timeout = 300ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::connect_timeout) << obs->result().message;
+  EXPECT_LT(ms_since(t0), 2000ms);
+}
+
+TEST_F(HttplibTransportTest, Reset_IsConnectionReset) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/reset"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::connection_reset) << obs->result().message;
+}
+
+TEST_F(HttplibTransportTest, Truncate_IsConnectionReset) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/truncate?n=1000&sent=100"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::connection_reset) << obs->result().message;
+  EXPECT_EQ(obs->status(), 200);
+  EXPECT_LE(obs->body().size(), 100u);
+}
+
+TEST_F(HttplibTransportTest, InvalidUrl_IsInvalidRequest) {
+  HttplibTransport transport;
+  auto obs = make("ftp://example.org/");
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::invalid_request) << obs->result().message;
+}
+
+// ---- clocks -----------------------------------------------------------------------------------
+
+TEST_F(HttplibTransportTest, HangPastDeadline_IsAttemptTimeout) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/hang"));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ex = transport.start(spec(*obs, 300ms), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::attempt_timeout) << obs->result().message;
+  EXPECT_GE(ms_since(t0), 290ms);
+  EXPECT_LT(obs->completed_at() - t0, 300ms + 100ms * kSlowdown);
+}
+
+TEST_F(HttplibTransportTest, SlowBodyPastDeadline_IsAttemptTimeout) {
+  // Each chunk arrives well within any per-read timeout; only a total deadline ends this.
+  HttplibTransport transport;
+  auto obs = make(server_.url("/drip?n=1000&interval_ms=50&chunk=1"));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ex = transport.start(spec(*obs, 400ms), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::attempt_timeout) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 400ms + 100ms * kSlowdown);
+  EXPECT_GT(obs->body().size(), 0u);
+}
+
+TEST_F(HttplibTransportTest, DripSlowerThanStall_IsStallTimeout) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/drip?n=100&interval_ms=2000&chunk=10"));
+  ExchangeSpec s = spec(*obs);
+  s.stall_timeout = 300ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
+  EXPECT_EQ(obs->status(), 200);
+  EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
+}
+
+TEST_F(HttplibTransportTest, DripFasterThanStall_Succeeds) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/drip?n=60&interval_ms=20&chunk=10"));
+  ExchangeSpec s = spec(*obs);
+  s.stall_timeout = 1s;
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_FALSE(obs->error()) << obs->result().message;
+  EXPECT_EQ(obs->body(), byte_pattern(60));
+}
+
+// ---- cancellation -----------------------------------------------------------------------------
+
+TEST_F(HttplibTransportTest, CancelHungRequest_CompletesCancelledWithin100ms) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/hang?key=c"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(server_saw("c", 1));
+  const auto t0 = std::chrono::steady_clock::now();
+  ex->cancel();
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 100ms * kSlowdown);
+  // The worker is free again: the pool serves the next request.
+  auto next = make(server_.url("/fixed"));
+  auto e2 = transport.start(spec(*next), next);
+  ASSERT_TRUE(next->wait());
+  EXPECT_FALSE(next->error()) << next->result().message;
+}
+
+TEST_F(HttplibTransportTest, CancelDuringConnect_IsPrompt) {
+  HttplibTransport transport;
+  FullBacklog backlog;
+  auto obs = make("http://127.0.0.1:" + std::to_string(backlog.port()) + "/fixed");
+  ExchangeSpec s = spec(*obs);
+  s.connect_timeout = 5s;
+  auto ex = transport.start(s, obs);
+  EXPECT_FALSE(obs->wait(200ms));  // stuck connecting
+  const auto t0 = std::chrono::steady_clock::now();
+  ex->cancel();
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 100ms * kSlowdown);
+}
+
+TEST_F(HttplibTransportTest, CancelQueued_CompletesWithoutAWorker) {
+  HttplibTransport transport({.workers = 1});
+  auto hung = make(server_.url("/hang?key=q"));
+  auto e1 = transport.start(spec(*hung), hung);
+  ASSERT_TRUE(server_saw("q", 1));
+  auto queued = make(server_.url("/fixed?key=never"));
+  auto e2 = transport.start(spec(*queued), queued);
+  const auto t0 = std::chrono::steady_clock::now();
+  e2->cancel();
+  ASSERT_TRUE(queued->wait());
+  EXPECT_EQ(queued->error(), ErrorKind::cancelled);
+  EXPECT_LT(queued->completed_at() - t0, 100ms * kSlowdown);
+  e1->cancel();
+  ASSERT_TRUE(hung->wait());
+  EXPECT_EQ(server_.count("never"), 0);
+}
+
+TEST_F(HttplibTransportTest, CancelAfterCompletion_IsNoOp) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/fixed"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  ex->cancel();
+  ex->cancel();
+  EXPECT_FALSE(obs->error());
+  EXPECT_EQ(obs->completions(), 1);
+}
+
+TEST_F(HttplibTransportTest, OnBodyFalse_StopsAsCancelled) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/bytes?n=1000000&chunked=1"));
+  obs->stop_after_bytes(1);
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
+  EXPECT_EQ(obs->body_chunks(), 1u);
+  EXPECT_TRUE(obs->order_ok());
+}
+
+// ---- body limit -------------------------------------------------------------------------------
+
+TEST_F(HttplibTransportTest, ContentLengthOverLimit_RefusedBeforeBody) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/bytes?n=10000"));
+  ExchangeSpec s = spec(*obs);
+  s.max_body_bytes = 100;
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::body_too_large) << obs->result().message;
+  EXPECT_EQ(obs->status(), 200);
+  EXPECT_EQ(obs->body(), "");
+}
+
+TEST_F(HttplibTransportTest, ChunkedOverLimit_StoppedWhileStreaming) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/bytes?n=100000&chunked=1"));
+  ExchangeSpec s = spec(*obs);
+  s.max_body_bytes = 100;
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::body_too_large) << obs->result().message;
+  EXPECT_LE(obs->body().size(), 100u);
+}
+
+TEST_F(HttplibTransportTest, BodyAtLimit_Succeeds) {
+  HttplibTransport transport;
+  auto obs = make(server_.url("/bytes?n=100"));
+  ExchangeSpec s = spec(*obs);
+  s.max_body_bytes = 100;
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_FALSE(obs->error()) << obs->result().message;
+  EXPECT_EQ(obs->body().size(), 100u);
+}
+
+// ---- HTTPS ------------------------------------------------------------------------------------
+
+class HttplibTransportTlsTest : public HttplibTransportTest {
+ protected:
+  static std::filesystem::path temp_dir() {
+    static const auto dir = [] {
+      auto d = std::filesystem::temp_directory_path() /
+               ("fetchpipe-httplib-test-" + std::to_string(::getpid()));
+      std::filesystem::create_directories(d);
+      return d;
+    }();
+    return dir;
+  }
+};
+
+TEST_F(HttplibTransportTlsTest, TrustedCa_Verifies) {
+  const auto certs = tools::make_test_certificates(temp_dir() / "good");
+  FaultServer tls_server({.tls = true, .tls_cert_file = certs.server_cert_file,
+                          .tls_key_file = certs.server_key_file});
+  tls_.ca_file = certs.ca_cert_file.string();
+  HttplibTransport transport;
+  auto obs = make(tls_server.tls_url("/fixed"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_FALSE(obs->error()) << obs->result().message;
+  EXPECT_EQ(obs->body(), "hello from fetchpipe\n");
+}
+
+TEST_F(HttplibTransportTlsTest, UntrustedCa_IsTlsFailure) {
+  const auto certs = tools::make_test_certificates(temp_dir() / "served");
+  const auto other = tools::make_test_certificates(temp_dir() / "other");
+  FaultServer tls_server({.tls = true, .tls_cert_file = certs.server_cert_file,
+                          .tls_key_file = certs.server_key_file});
+  tls_.ca_file = other.ca_cert_file.string();
+  HttplibTransport transport;
+  auto obs = make(tls_server.tls_url("/fixed"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::tls_failure) << obs->result().message;
+}
+
+TEST_F(HttplibTransportTlsTest, HangOverTls_CancelIsPrompt) {
+  const auto certs = tools::make_test_certificates(temp_dir() / "hang");
+  FaultServer tls_server({.tls = true, .tls_cert_file = certs.server_cert_file,
+                          .tls_key_file = certs.server_key_file});
+  tls_.ca_file = certs.ca_cert_file.string();
+  HttplibTransport transport;
+  auto obs = make(tls_server.tls_url("/hang?key=t"));
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(server_saw_on(tls_server, "t"));
+  const auto t0 = std::chrono::steady_clock::now();
+  ex->cancel();
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 100ms * kSlowdown);
+}
+
+// ---- pool and shutdown ------------------------------------------------------------------------
+
+TEST_F(HttplibTransportTest, PoolOfNWithNPlus50Hung_FreesItselfWithinDeadlinePlus1s) {
+  constexpr std::size_t kWorkers = 4;
+  constexpr auto kDeadline = 500ms;
+  HttplibTransport transport({.workers = kWorkers});
+  std::vector<std::shared_ptr<RecordingObserver>> observers;
+  std::vector<std::shared_ptr<Exchange>> exchanges;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < kWorkers + 50; ++i) {
+    observers.push_back(make(server_.url("/hang")));
+    exchanges.push_back(transport.start(spec(*observers.back(), kDeadline), observers.back()));
+  }
+  for (auto& obs : observers) {
+    ASSERT_TRUE(obs->wait(kDeadline + 1s));
+    EXPECT_EQ(obs->error(), ErrorKind::attempt_timeout) << obs->result().message;
+  }
+  auto next = make(server_.url("/fixed"));
+  auto e = transport.start(spec(*next), next);
+  ASSERT_TRUE(next->wait());
+  EXPECT_FALSE(next->error()) << next->result().message;
+  EXPECT_LT(next->completed_at() - t0, kDeadline + 1s);
+}
+
+TEST_F(HttplibTransportTest, Destructor_CancelsHungAndQueuedExchanges) {
+  std::vector<std::shared_ptr<RecordingObserver>> observers;
+  std::vector<std::shared_ptr<Exchange>> exchanges;
+  std::chrono::steady_clock::time_point t0;
+  {
+    HttplibTransport transport({.workers = 2});
+    for (int i = 0; i < 6; ++i) {
+      observers.push_back(make(server_.url("/hang?key=d")));
+      exchanges.push_back(transport.start(spec(*observers.back(), 60s), observers.back()));
+    }
+    ASSERT_TRUE(server_saw("d", 2));
+    t0 = std::chrono::steady_clock::now();
+  }
+  EXPECT_LT(ms_since(t0), 500ms * kSlowdown);
+  for (auto& obs : observers) {
+    EXPECT_EQ(obs->completions(), 1);
+    EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
+  }
+  for (auto& ex : exchanges) ex->cancel();  // handles outlive the transport: a no-op
+}
+
+TEST_F(HttplibTransportTest, CrossThreadCancels_ExactlyOneCompletionEach) {
+  constexpr int kCount = 1000;
+  std::vector<std::shared_ptr<RecordingObserver>> observers;
+  std::vector<std::shared_ptr<Exchange>> exchanges(kCount);
+  for (int i = 0; i < kCount; ++i) observers.push_back(make(server_.url("/delay?ms=20")));
+  {
+    HttplibTransport transport({.workers = 8});
+    std::atomic<int> published{0};
+    auto canceller = [&](unsigned seed) {
+      std::mt19937 rng(seed);
+      int seen = 0;
+      while (seen < kCount) {
+        const int n = published.load(std::memory_order_acquire);
+        for (; seen < n; ++seen) {
+          if (rng() % 3 == 0) exchanges[static_cast<std::size_t>(seen)]->cancel();
+        }
+        std::this_thread::yield();
+      }
+    };
+    std::thread c1(canceller, 1u);
+    std::thread c2(canceller, 2u);
+    for (int i = 0; i < kCount; ++i) {
+      exchanges[static_cast<std::size_t>(i)] =
+          transport.start(spec(*observers[static_cast<std::size_t>(i)], 60s), observers[static_cast<std::size_t>(i)]);
+      published.store(i + 1, std::memory_order_release);
+    }
+    c1.join();
+    c2.join();
+    for (auto& obs : observers) ASSERT_TRUE(obs->wait(60s));
+  }
+  int cancelled = 0;
+  for (auto& obs : observers) {
+    EXPECT_EQ(obs->completions(), 1);
+    EXPECT_TRUE(obs->order_ok());
+    const auto error = obs->error();
+    if (error) {
+      EXPECT_EQ(*error, ErrorKind::cancelled) << obs->result().message;
+      ++cancelled;
+    } else {
+      EXPECT_EQ(obs->body(), "delayed 20 ms\n");
+    }
+  }
+  EXPECT_GT(cancelled, 0);
+  EXPECT_LT(cancelled, kCount);
+}
+
+TEST(HttplibTransportOptions, Validation_RejectsZeroWorkers) {
+  EXPECT_THROW(HttplibTransport({.workers = 0}), std::invalid_argument);
+  EXPECT_THROW(HttplibTransport({.clients_per_worker = 0}), std::invalid_argument);
+  EXPECT_THROW(HttplibTransport({.timeout_margin = -1ms}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace fetchpipe
