@@ -1,0 +1,50 @@
+#include "easy_pool.hpp"
+
+#include <new>
+
+namespace fetchpipe::detail {
+
+EasyPool::~EasyPool() {
+  for (EasyHandle* handle : free_) destroy(handle);
+}
+
+EasyHandle* EasyPool::acquire() {
+  if (!free_.empty()) {
+    EasyHandle* handle = free_.back();
+    free_.pop_back();
+    return handle;
+  }
+  auto* handle = new (std::nothrow) EasyHandle;
+  if (handle == nullptr) return nullptr;
+  handle->curl = curl_easy_init();
+  if (handle->curl == nullptr) {
+    delete handle;
+    return nullptr;
+  }
+  return handle;
+}
+
+void EasyPool::release(EasyHandle* handle) noexcept {
+  if (handle->owns_headers) curl_slist_free_all(handle->headers);
+  handle->headers = nullptr;
+  handle->owns_headers = false;
+  handle->error[0] = '\0';
+  if (free_.size() >= max_pooled_) {
+    destroy(handle);
+    return;
+  }
+  curl_easy_reset(handle->curl);
+  try {
+    free_.push_back(handle);
+  } catch (...) {  // out of memory growing the pool: just free the handle
+    destroy(handle);
+  }
+}
+
+void EasyPool::destroy(EasyHandle* handle) noexcept {
+  curl_easy_cleanup(handle->curl);
+  if (handle->owns_headers) curl_slist_free_all(handle->headers);
+  delete handle;
+}
+
+}  // namespace fetchpipe::detail

@@ -1,0 +1,261 @@
+#include "transfer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <string_view>
+
+namespace fetchpipe::detail {
+namespace {
+
+// How long a timeout is in whole milliseconds, at least 1 (0 means "default" to libcurl).
+long to_ms_at_least_1(std::chrono::nanoseconds d) {
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+  return ms < 1 ? 1L : static_cast<long>(ms);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool observer_threw(Transfer& t, const char* where) {
+  t.abort = AbortReason::observer_threw;
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    t.abort_message = std::string(where) + " threw: " + e.what();
+  } catch (...) {
+    t.abort_message = std::string(where) + " threw a non-standard exception";
+  }
+  return false;
+}
+
+// The stall clock runs from the end of the final head: "no body byte for that long".
+void arm_stall(Transfer& t) {
+  if (!t.spec.stall_timeout || t.stall_armed) return;
+  t.stall_armed = true;
+  t.stall_due = Clock::now() + *t.spec.stall_timeout;
+  if (t.stall_due < t.timer_key || t.heap_index == TimerHeap::kNotQueued) {
+    t.timer_key = std::min(t.stall_due, t.deadline);
+    t.timers->schedule(t);
+  }
+}
+
+// CURLOPT_HEADERFUNCTION: one complete header line per call, CRLF included. Parses status lines
+// and fields; a 1xx head is dropped when its blank line arrives, so only the final head is kept.
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const std::size_t length = size * count;
+  if (t.head_fired) return length;  // trailers after the body: not reported
+  const std::string_view line{data, length};
+  if (line.starts_with("HTTP/")) {
+    // A new head begins (after a 1xx, or a proxy's CONNECT answer): forget the previous one.
+    t.head.headers.clear();
+    t.head.status = 0;
+    t.head_complete = false;
+    const auto space = line.find(' ');
+    if (space != std::string_view::npos && space + 4 <= line.size()) {
+      int status = 0;
+      const auto* first = line.data() + space + 1;
+      if (std::from_chars(first, first + 3, status).ec == std::errc{}) t.head.status = status;
+    }
+    return length;
+  }
+  const std::string_view content = trim(line);
+  if (content.empty()) {
+    if (t.head.status >= 200 || t.head.status == 0) {
+      t.head_complete = true;
+      arm_stall(t);
+    } else {
+      t.head.headers.clear();  // interim 1xx response: not reported
+    }
+    return length;
+  }
+  if ((line.front() == ' ' || line.front() == '\t') && t.head.headers.size() > 0) {
+    // obs-fold continuation (RFC 9112 section 5.2): append to the previous value. Headers has no
+    // mutable access, so rebuild the last field; folded headers are rare.
+    Headers rebuilt;
+    std::size_t i = 0;
+    const std::size_t last = t.head.headers.size() - 1;
+    for (const auto& [name, value] : t.head.headers) {
+      rebuilt.add(name, i++ == last ? value + " " + std::string(content) : value);
+    }
+    t.head.headers = std::move(rebuilt);
+    return length;
+  }
+  const auto colon = content.find(':');
+  if (colon == std::string_view::npos) return length;  // not a field: ignore rather than fail
+  t.head.headers.add(std::string(trim(content.substr(0, colon))),
+                     std::string(trim(content.substr(colon + 1))));
+  return length;
+}
+
+// CURLOPT_WRITEFUNCTION: a piece of the body (at most 16 KiB). Returning CURL_WRITEFUNC_ERROR
+// makes libcurl end the transfer with 23; `abort` records why.
+std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const std::size_t length = size * count;
+  if (t.cancel_requested.load(std::memory_order_relaxed)) {
+    t.abort = AbortReason::cancelled;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (!t.head_fired && !fire_head(t)) return CURL_WRITEFUNC_ERROR;
+  t.body_bytes += length;
+  if (t.spec.max_body_bytes && t.body_bytes > *t.spec.max_body_bytes) {
+    t.abort = AbortReason::body_too_large;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (t.stall_armed) t.stall_due = Clock::now() + *t.spec.stall_timeout;
+  try {
+    if (!t.observer->on_body(std::string_view{data, length})) {
+      t.abort = AbortReason::observer_stopped;
+      return CURL_WRITEFUNC_ERROR;
+    }
+  } catch (...) {
+    observer_threw(t, "on_body");
+    return CURL_WRITEFUNC_ERROR;
+  }
+  return length;
+}
+
+// Builds the request's header list. Lines are "Name: value", or "Name;" for an empty value (a
+// bare "Name:" would tell libcurl to remove the header). When a body is sent and the user did not
+// choose, "Expect:" and "Content-Type:" stop libcurl adding its own.
+CURLcode set_headers(Transfer& t, const BodyHeaderDefaults& defaults, bool sends_body,
+                     std::string& scratch) {
+  const Headers& headers = t.spec.request->headers;
+  EasyHandle& easy = *t.easy;
+  if (headers.empty()) {
+    if (!sends_body) return CURLE_OK;
+    easy.headers = defaults.list;  // shared, not owned
+    easy.owns_headers = false;
+    return curl_easy_setopt(easy.curl, CURLOPT_HTTPHEADER, easy.headers);
+  }
+  easy.owns_headers = true;
+  bool has_expect = false;
+  bool has_content_type = false;
+  for (const auto& [name, value] : headers) {
+    has_expect = has_expect || iequals(name, "Expect");
+    has_content_type = has_content_type || iequals(name, "Content-Type");
+    scratch.assign(name);
+    if (value.empty()) {
+      scratch.push_back(';');
+    } else {
+      scratch.append(": ").append(value);
+    }
+    curl_slist* grown = curl_slist_append(easy.headers, scratch.c_str());
+    if (grown == nullptr) return CURLE_OUT_OF_MEMORY;
+    easy.headers = grown;
+  }
+  const char* suppress[] = {sends_body && !has_expect ? "Expect:" : nullptr,
+                            sends_body && !has_content_type ? "Content-Type:" : nullptr};
+  for (const char* line : suppress) {
+    if (line == nullptr) continue;
+    curl_slist* grown = curl_slist_append(easy.headers, line);
+    if (grown == nullptr) return CURLE_OUT_OF_MEMORY;
+    easy.headers = grown;
+  }
+  return curl_easy_setopt(easy.curl, CURLOPT_HTTPHEADER, easy.headers);
+}
+
+CURLcode set_method_and_body(Transfer& t, bool& sends_body) {
+  CURL* curl = t.easy->curl;
+  const Request& request = *t.spec.request;
+  const std::string& method = request.method;
+  sends_body = false;
+  if (method == "GET" && request.body.empty()) return CURLE_OK;
+  if (method == "HEAD") return curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  CURLcode rc = CURLE_OK;
+  if (method != "POST") {
+    rc = curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (rc != CURLE_OK) return rc;
+  }
+  sends_body = method == "POST" || method == "PUT" || method == "PATCH" || !request.body.empty();
+  if (!sends_body) return CURLE_OK;
+  // POSTFIELDS with an explicit size: the body is sent from the request without a copy (it stays
+  // valid until on_complete returns) and libcurl never falls back to reading stdin for size 0.
+  rc = curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  if (rc != CURLE_OK) return rc;
+  return curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+}
+
+}  // namespace
+
+void Transfer::cancel() {
+  if (finished.load(std::memory_order_acquire)) return;
+  if (cancel_requested.exchange(true, std::memory_order_acq_rel)) return;  // already asked
+  // A closed mailbox means the transport is shutting down: it cancels everything itself.
+  mailbox->push(Command{Command::Kind::cancel, shared_from_this()});
+}
+
+bool fire_head(Transfer& t) {
+  t.head_fired = true;
+  try {
+    t.observer->on_head(std::move(t.head));
+  } catch (...) {
+    return observer_threw(t, "on_head");
+  }
+  return true;
+}
+
+CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
+                        const BodyHeaderDefaults& defaults, std::string& scratch,
+                        curl_opensocket_callback open_socket, curl_closesocket_callback close_socket,
+                        void* socket_data) {
+  CURL* curl = t.easy->curl;
+  const Request& request = *t.spec.request;
+  static const TlsOptions kDefaultTls;
+  const TlsOptions& tls = t.spec.tls != nullptr ? *t.spec.tls : kDefaultTls;
+
+#define FETCHPIPE_SET(option, value)                            \
+  do {                                                          \
+    if (CURLcode rc_ = curl_easy_setopt(curl, option, value); rc_ != CURLE_OK) return rc_; \
+  } while (false)
+
+  FETCHPIPE_SET(CURLOPT_URL, request.url.c_str());
+  FETCHPIPE_SET(CURLOPT_PRIVATE, static_cast<void*>(&t));
+  FETCHPIPE_SET(CURLOPT_ERRORBUFFER, t.easy->error);
+  // Signals cannot be used with threads; the threaded resolver needs none.
+  FETCHPIPE_SET(CURLOPT_NOSIGNAL, 1L);
+  FETCHPIPE_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  FETCHPIPE_SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  FETCHPIPE_SET(CURLOPT_FOLLOWLOCATION, 0L);  // the pipeline follows redirects itself
+  FETCHPIPE_SET(CURLOPT_WRITEFUNCTION, &on_write);
+  FETCHPIPE_SET(CURLOPT_WRITEDATA, static_cast<void*>(&t));
+  FETCHPIPE_SET(CURLOPT_HEADERFUNCTION, &on_header);
+  FETCHPIPE_SET(CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  // The loop must see every socket open and close to keep its epoll set exact without an
+  // epoll_ctl per request (see event_loop.cpp).
+  FETCHPIPE_SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  FETCHPIPE_SET(CURLOPT_OPENSOCKETDATA, socket_data);
+  FETCHPIPE_SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+  FETCHPIPE_SET(CURLOPT_CLOSESOCKETDATA, socket_data);
+  FETCHPIPE_SET(CURLOPT_CONNECTTIMEOUT_MS, to_ms_at_least_1(t.spec.connect_timeout));
+  FETCHPIPE_SET(CURLOPT_MAXAGE_CONN, static_cast<long>(options.max_idle_connection_age.count()));
+  FETCHPIPE_SET(CURLOPT_QUICK_EXIT, 1L);  // do not wait for a stuck resolver thread at cleanup
+  if (options.tcp_keepalive) {
+    FETCHPIPE_SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    FETCHPIPE_SET(CURLOPT_TCP_KEEPIDLE, static_cast<long>(options.tcp_keepalive_idle.count()));
+    FETCHPIPE_SET(CURLOPT_TCP_KEEPINTVL, static_cast<long>(options.tcp_keepalive_interval.count()));
+  }
+  if (!options.user_agent.empty()) FETCHPIPE_SET(CURLOPT_USERAGENT, options.user_agent.c_str());
+  if (t.spec.max_body_bytes) {
+    // Refuses early when Content-Length says too much; chunked bodies are counted in on_write.
+    FETCHPIPE_SET(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(*t.spec.max_body_bytes));
+  }
+  FETCHPIPE_SET(CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
+  FETCHPIPE_SET(CURLOPT_SSL_VERIFYHOST, tls.verify_peer ? 2L : 0L);
+  if (!tls.ca_file.empty()) FETCHPIPE_SET(CURLOPT_CAINFO, tls.ca_file.c_str());
+  if (!tls.ca_path.empty()) FETCHPIPE_SET(CURLOPT_CAPATH, tls.ca_path.c_str());
+#undef FETCHPIPE_SET
+
+  bool sends_body = false;
+  if (CURLcode rc = set_method_and_body(t, sends_body); rc != CURLE_OK) return rc;
+  return set_headers(t, defaults, sends_body, scratch);
+}
+
+}  // namespace fetchpipe::detail
