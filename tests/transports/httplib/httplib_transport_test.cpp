@@ -333,6 +333,19 @@ TEST_F(HttplibTransportTest, DripSlowerThanStall_IsStallTimeout) {
   EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
 }
 
+TEST_F(HttplibTransportTest, HangWithStall_IsStallTimeout) {
+  // The stall clock runs from the established connection, not only between body bytes.
+  HttplibTransport transport;
+  auto obs = make(server_.url("/hang"));
+  ExchangeSpec s = spec(*obs);
+  s.stall_timeout = 300ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
+}
+
 TEST_F(HttplibTransportTest, DripFasterThanStall_Succeeds) {
   HttplibTransport transport;
   auto obs = make(server_.url("/drip?n=60&interval_ms=20&chunk=10"));
@@ -361,6 +374,36 @@ TEST_F(HttplibTransportTest, CancelHungRequest_CompletesCancelledWithin100ms) {
   auto e2 = transport.start(spec(*next), next);
   ASSERT_TRUE(next->wait());
   EXPECT_FALSE(next->error()) << next->result().message;
+}
+
+TEST_F(HttplibTransportTest, CancelOnReusedConnection_IsPrompt) {
+  HttplibTransport transport({.workers = 1});
+  auto warm = make(server_.url("/fixed"));
+  auto e1 = transport.start(spec(*warm), warm);
+  ASSERT_TRUE(warm->wait());
+  ASSERT_FALSE(warm->error()) << warm->result().message;
+  // Same worker, same origin: this one rides the kept-alive connection.
+  auto obs = make(server_.url("/hang?key=r"));
+  auto e2 = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(server_saw("r", 1));
+  const auto t0 = std::chrono::steady_clock::now();
+  e2->cancel();
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 100ms * kSlowdown);
+}
+
+TEST_F(HttplibTransportTest, DeadlineOnReusedConnection_IsAttemptTimeout) {
+  HttplibTransport transport({.workers = 1});
+  auto warm = make(server_.url("/fixed"));
+  auto e1 = transport.start(spec(*warm), warm);
+  ASSERT_TRUE(warm->wait());
+  auto obs = make(server_.url("/hang"));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto e2 = transport.start(spec(*obs, 300ms), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::attempt_timeout) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 300ms + 100ms * kSlowdown);
 }
 
 TEST_F(HttplibTransportTest, CancelDuringConnect_IsPrompt) {
@@ -415,6 +458,21 @@ TEST_F(HttplibTransportTest, OnBodyFalse_StopsAsCancelled) {
   EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
   EXPECT_EQ(obs->body_chunks(), 1u);
   EXPECT_TRUE(obs->order_ok());
+}
+
+TEST_F(HttplibTransportTest, ObserverThrows_IsInternalErrorAndWorkerSurvives) {
+  HttplibTransport transport({.workers = 1});
+  auto obs = make(server_.url("/bytes?n=5000"));
+  obs->throw_in_body();
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::internal_error);
+  EXPECT_NE(obs->result().message.find("observer failure for the test"), std::string::npos)
+      << obs->result().message;
+  auto next = make(server_.url("/fixed"));
+  auto e2 = transport.start(spec(*next), next);
+  ASSERT_TRUE(next->wait());
+  EXPECT_FALSE(next->error()) << next->result().message;
 }
 
 // ---- body limit -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ class RecordingObserver final : public ExchangeObserver {
 
   // on_body returns false once this many bytes have arrived (0: never).
   void stop_after_bytes(std::size_t n) { stop_after_ = n; }
+  // on_body throws std::runtime_error on the first chunk.
+  void throw_in_body() { throw_in_body_ = true; }
 
   void on_head(ResponseHead head) override {
     std::lock_guard lock(mutex_);
@@ -34,6 +37,7 @@ class RecordingObserver final : public ExchangeObserver {
   bool on_body(std::string_view chunk) override {
     std::lock_guard lock(mutex_);
     if (heads_ != 1 || completions_ > 0) order_ok_ = false;
+    if (throw_in_body_) throw std::runtime_error("observer failure for the test");
     ++body_chunks_;
     body_.append(chunk);
     return stop_after_ == 0 || body_.size() < stop_after_;
@@ -93,6 +97,7 @@ class RecordingObserver final : public ExchangeObserver {
  private:
   const Request request_;
   std::size_t stop_after_ = 0;
+  bool throw_in_body_ = false;
   mutable std::mutex mutex_;
   std::condition_variable done_;
   int heads_ = 0;

@@ -47,11 +47,11 @@ ExchangeResult classify_tls(const FailureFacts& f) {
                                   httplib_words(f.error)));
       }
       return failed(ErrorKind::tls_failure,
-                    fmt::format("server certificate does not match host '{}' ({})", f.host,
+                    fmt::format("server certificate does not match '{}' ({})", f.authority,
                                 httplib_words(f.error)));
     default:
       return failed(ErrorKind::tls_failure,
-                    fmt::format("TLS handshake with '{}' failed ({})", f.host, httplib_words(f.error)));
+                    fmt::format("TLS handshake with '{}' failed ({})", f.authority, httplib_words(f.error)));
   }
 }
 
@@ -92,16 +92,16 @@ ExchangeResult classify_failure(const FailureFacts& f) {
       // cpp-httplib creates a socket only for an address getaddrinfo returned.
       if (!f.socket_created) {
         return failed(ErrorKind::dns_failure, fmt::format("could not resolve host '{}' ({})",
-                                                          f.host, httplib_words(f.error)));
+                                                          f.authority, httplib_words(f.error)));
       }
-      return failed(ErrorKind::connect_failure, fmt::format("could not connect to '{}' ({})", f.host,
+      return failed(ErrorKind::connect_failure, fmt::format("could not connect to '{}' ({})", f.authority,
                                                             httplib_words(f.error)));
     case httplib::Error::BindIPAddress:
       return failed(ErrorKind::connect_failure,
                     fmt::format("could not bind the local address ({})", httplib_words(f.error)));
     case httplib::Error::ConnectionTimeout:
       return failed(ErrorKind::connect_timeout,
-                    fmt::format("connect to '{}' timed out ({})", f.host, httplib_words(f.error)));
+                    fmt::format("connect to '{}' timed out ({})", f.authority, httplib_words(f.error)));
     case httplib::Error::SSLConnection:
     case httplib::Error::SSLLoadingCerts:
     case httplib::Error::SSLServerVerification:

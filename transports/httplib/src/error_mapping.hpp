@@ -46,7 +46,7 @@ struct FailureFacts {
   bool deadline_passed = false;
   bool stall_elapsed = false;
   long tls_verify_result = 0;   // SSL_get_verify_result; X509_V_OK (0) unless a chain check failed
-  std::string_view host;
+  std::string authority;        // host:port, for messages
 };
 
 // The result for an exchange that stopped for `reason` (never StopReason::none).

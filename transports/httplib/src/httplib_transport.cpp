@@ -106,6 +106,7 @@ HttplibTransport::~HttplibTransport() = default;
 
 std::shared_ptr<Exchange> HttplibTransport::start(const ExchangeSpec& spec,
                                                   std::shared_ptr<ExchangeObserver> observer) {
+  if (spec.request == nullptr) throw std::invalid_argument("ExchangeSpec::request must not be null");
   auto& core = *impl_->core;
   auto exchange = std::make_shared<detail::HttplibExchange>(impl_->core, spec, std::move(observer));
   {

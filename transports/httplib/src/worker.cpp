@@ -131,7 +131,7 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
                      .deadline_passed = now >= ex.deadline,
                      .stall_elapsed = ex.stall_timeout && now - last_progress >= *ex.stall_timeout,
                      .tls_verify_result = 0,
-                     .host = url->host()};
+                     .authority = fmt::format("{}:{}", url->host(), url->port())};
   if (url->is_https()) {
     facts.tls_verify_result = static_cast<httplib::SSLClient&>(client).get_openssl_verify_result();
   }

@@ -68,7 +68,8 @@ class HttplibTransport final : public Transport {
   HttplibTransport(const HttplibTransport&) = delete;
   HttplibTransport& operator=(const HttplibTransport&) = delete;
 
-  // Queues the exchange; see Transport::start. Throws std::logic_error after shutdown began.
+  // Queues the exchange; see Transport::start. Throws std::logic_error after shutdown began and
+  // std::invalid_argument for a null spec.request.
   std::shared_ptr<Exchange> start(const ExchangeSpec& spec,
                                   std::shared_ptr<ExchangeObserver> observer) override;
   [[nodiscard]] std::string_view name() const override { return "httplib"; }
