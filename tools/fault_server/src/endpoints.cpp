@@ -1,0 +1,275 @@
+#include "endpoints.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace fetchpipe::tools::detail {
+
+namespace {
+
+constexpr std::string_view kFixedBody = "hello from fetchpipe\n";
+constexpr std::int64_t kMaxDelayMs = 24LL * 3600 * 1000;
+
+// A query parameter as an integer in [lo, hi]; `fallback` when absent or malformed. Out-of-range
+// values are clamped rather than rejected: a fault server should do *something* predictable.
+std::int64_t int_param(const RequestInfo& request, std::string_view name, std::int64_t fallback,
+                       std::int64_t lo, std::int64_t hi) {
+  const std::string* text = request.param(name);
+  if (text == nullptr || text->empty()) return fallback;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec == std::errc::result_out_of_range) return text->front() == '-' ? lo : hi;
+  if (ec != std::errc{} || end != text->data() + text->size()) return fallback;
+  return std::clamp(value, lo, hi);
+}
+
+bool has_crlf(std::string_view text) {
+  return text.find_first_of("\r\n") != std::string_view::npos;
+}
+
+Plan text(int status, std::string body) {
+  Plan plan;
+  plan.status = status;
+  plan.body = std::move(body);
+  return plan;
+}
+
+int redirect_code(const RequestInfo& request) {
+  const auto code = int_param(request, "code", 302, 0, 999);
+  switch (code) {
+    case 301:
+    case 302:
+    case 303:
+    case 307:
+    case 308: return static_cast<int>(code);
+    default: return 302;
+  }
+}
+
+Plan redirect(int code, std::string location) {
+  Plan plan = text(code, fmt::format("redirecting to {}\n", location));
+  plan.headers.push_back({"Location", std::move(location)});
+  return plan;
+}
+
+std::string encode(std::string_view value) {
+  std::string out;
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += ch;
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// Appends "name=value" to a target's query, encoded.
+void add_param(std::string& target, std::string_view name, std::string_view value) {
+  target += target.find('?') == std::string::npos ? '?' : '&';
+  target += name;
+  target += '=';
+  target += encode(value);
+}
+
+// Carries `key` into a redirect target, so a chain keeps counting under the same key.
+std::string with_key(std::string target, const RequestInfo& request) {
+  if (const std::string* key = request.param("key")) add_param(target, "key", *key);
+  return target;
+}
+
+Plan fixed() { return text(200, std::string(kFixedBody)); }
+
+Plan bytes(const RequestInfo& request) {
+  Plan plan;
+  plan.content_type = "application/octet-stream";
+  plan.pattern = true;
+  plan.pattern_bytes = static_cast<std::uint64_t>(
+      int_param(request, "n", 1024, 0, std::numeric_limits<std::int64_t>::max()));
+  plan.chunked = int_param(request, "chunked", 0, 0, 1) == 1;
+  return plan;
+}
+
+Plan truncated(std::uint64_t n, std::uint64_t sent) {
+  Plan plan;
+  plan.content_type = "application/octet-stream";
+  plan.pattern = true;
+  plan.pattern_bytes = n;
+  plan.truncate_after = std::min(sent, n);
+  return plan;
+}
+
+Plan truncate(const RequestInfo& request) {
+  const auto n = int_param(request, "n", 1000, 0, std::numeric_limits<std::int64_t>::max());
+  const auto sent = int_param(request, "sent", n / 2, 0, n);
+  return truncated(static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(sent));
+}
+
+Plan status(const RequestInfo& request) {
+  const auto code = int_param(request, "code", 200, 0, 999);
+  // 1xx are interim responses: a client would wait forever for the final one.
+  if (code < 200 || code > 599) return text(400, "code must be 200..599\n");
+  Plan plan = text(static_cast<int>(code), fmt::format("status {}\n", code));
+  if (const std::string* retry_after = request.param("retry_after")) {
+    if (has_crlf(*retry_after)) return text(400, "retry_after must not contain CR or LF\n");
+    plan.headers.push_back({"Retry-After", *retry_after});
+  }
+  return plan;
+}
+
+Plan fault_plan(Fault fault) {
+  Plan plan;
+  plan.fault = fault;
+  return plan;
+}
+
+Plan flaky(const RequestInfo& request, int seen) {
+  const auto fail = int_param(request, "fail", 1, 0, std::numeric_limits<int>::max());
+  if (seen > fail) return text(200, fmt::format("ok after {} failures\n", fail));
+  if (const std::string* fault = request.param("fault")) {
+    if (*fault == "reset") return fault_plan(Fault::reset);
+    if (*fault == "hang") return fault_plan(Fault::hang);
+    if (*fault == "truncate") return truncated(100, 10);
+    return text(400, "fault must be reset, truncate or hang\n");
+  }
+  RequestInfo as_status;
+  as_status.params = {{"code", request.param("status") ? *request.param("status") : "503"}};
+  if (const std::string* retry_after = request.param("retry_after")) {
+    as_status.params.emplace_back("retry_after", *retry_after);
+  }
+  return status(as_status);
+}
+
+Plan delay(const RequestInfo& request) {
+  const auto ms = int_param(request, "ms", 100, 0, kMaxDelayMs);
+  Plan plan = text(200, fmt::format("delayed {} ms\n", ms));
+  plan.delay = std::chrono::milliseconds(ms);
+  return plan;
+}
+
+Plan drip(const RequestInfo& request) {
+  Plan plan;
+  plan.content_type = "application/octet-stream";
+  plan.pattern = true;
+  plan.pattern_bytes = static_cast<std::uint64_t>(
+      int_param(request, "n", 100, 0, std::numeric_limits<std::int64_t>::max()));
+  plan.chunked = true;
+  plan.drip_interval =
+      std::chrono::milliseconds(int_param(request, "interval_ms", 100, 1, kMaxDelayMs));
+  plan.drip_chunk = static_cast<std::size_t>(int_param(request, "chunk", 10, 1, 1 << 20));
+  return plan;
+}
+
+Plan redirect_chain(const RequestInfo& request) {
+  const auto n = int_param(request, "n", 1, 0, 1000000);
+  if (n == 0) return fixed();
+  const int code = redirect_code(request);
+  const std::string* to = request.param("to");
+  if (to != nullptr && (to->empty() || to->front() != '/' || has_crlf(*to))) {
+    return text(400, "to must be a path\n");
+  }
+  if (n == 1) return redirect(code, with_key(to != nullptr ? *to : "/fixed", request));
+  std::string next = fmt::format("/redirect?n={}&code={}", n - 1, code);
+  if (to != nullptr) add_param(next, "to", *to);
+  return redirect(code, with_key(std::move(next), request));
+}
+
+Plan redirect_to(const RequestInfo& request) {
+  const std::string* url = request.param("url");
+  if (url == nullptr || url->empty() || has_crlf(*url)) return text(400, "url is required\n");
+  return redirect(redirect_code(request), *url);
+}
+
+Plan echo(const RequestInfo& request) {
+  std::string out = fmt::format("method {}\ntarget {}\n", request.method, request.target);
+  for (const auto& header : request.headers)
+    out += fmt::format("header {}: {}\n", header.name, header.value);
+  out += fmt::format("body-length {}\n\n", request.body.size());
+  out += request.body;
+  return text(200, std::move(out));
+}
+
+}  // namespace
+
+const std::string* RequestInfo::param(std::string_view name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+int Counters::record(const std::string* key) {
+  std::lock_guard lock(mutex_);
+  ++total_;
+  return key == nullptr ? 0 : ++by_key_[*key];
+}
+
+int Counters::get(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  const auto it = by_key_.find(key);
+  return it == by_key_.end() ? 0 : it->second;
+}
+
+std::int64_t Counters::total() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+void Counters::reset() {
+  std::lock_guard lock(mutex_);
+  total_ = 0;
+  by_key_.clear();
+}
+
+Plan plan_for(const RequestInfo& request, Counters& counters) {
+  const std::string& path = request.path;
+  // Key-less /flaky requests share the key "" so that "fail the first N" still means something.
+  static const std::string kNoKey;
+  const std::string* key = request.param("key");
+  if (key == nullptr && path == "/flaky") key = &kNoKey;
+  const int seen = counters.record(key);
+
+  if (path == "/fixed") return fixed();
+  if (path == "/bytes") return bytes(request);
+  if (path == "/status") return status(request);
+  if (path == "/flaky") return flaky(request, seen);
+  if (path == "/delay") return delay(request);
+  if (path == "/hang") return fault_plan(Fault::hang);
+  if (path == "/reset") return fault_plan(Fault::reset);
+  if (path == "/truncate") return truncate(request);
+  if (path == "/drip") return drip(request);
+  if (path == "/redirect") return redirect_chain(request);
+  if (path == "/redirect-loop") {
+    const int code = redirect_code(request);
+    return redirect(code, with_key(fmt::format("/redirect-loop?code={}", code), request));
+  }
+  if (path == "/redirect-to") return redirect_to(request);
+  if (path == "/echo") return echo(request);
+  return text(404, fmt::format("no endpoint {}\n", path));
+}
+
+std::string endpoint_summary() {
+  return "  /fixed                                   200 \"hello from fetchpipe\\n\" (benchmark "
+         "path)\n"
+         "  /bytes?n=N&chunked=0|1                   N pattern bytes, Content-Length or chunked\n"
+         "  /status?code=C&retry_after=V             status C, Retry-After V verbatim\n"
+         "  /flaky?key=K&fail=N&status=S&retry_after=V&fault=reset|truncate|hang\n"
+         "                                           first N requests for K fail, then 200\n"
+         "  /delay?ms=M                              200 after M ms (event loop, no thread each)\n"
+         "  /hang                                    never answers\n"
+         "  /reset                                   aborts the connection with RST\n"
+         "  /truncate?n=N&sent=S                     Content-Length N, only S bytes, then close\n"
+         "  /drip?n=N&interval_ms=I&chunk=C          C bytes every I ms until N, chunked\n"
+         "  /redirect?n=N&code=R&to=PATH             N redirects, then PATH (default /fixed)\n"
+         "  /redirect-loop?code=R                    redirects to itself forever\n"
+         "  /redirect-to?url=U&code=R                redirects to U\n"
+         "  /echo                                    describes method, target, headers, body\n"
+         "  (any endpoint) key=K                     counted per key\n";
+}
+
+}  // namespace fetchpipe::tools::detail
