@@ -4,8 +4,9 @@
 
 namespace fetchpipe::detail {
 
-EasyPool::~EasyPool() {
+void EasyPool::clear() noexcept {
   for (EasyHandle* handle : free_) destroy(handle);
+  free_.clear();
 }
 
 EasyHandle* EasyPool::acquire() {

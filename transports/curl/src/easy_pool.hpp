@@ -23,7 +23,7 @@ struct EasyHandle {
 class EasyPool {
  public:
   explicit EasyPool(std::size_t max_pooled) : max_pooled_(max_pooled) {}
-  ~EasyPool();
+  ~EasyPool() { clear(); }
   EasyPool(const EasyPool&) = delete;
   EasyPool& operator=(const EasyPool&) = delete;
 
@@ -32,6 +32,8 @@ class EasyPool {
   // Resets the handle (options back to defaults, per-transfer header list freed) and keeps it,
   // or frees it when the pool is full. The handle must not be in a multi handle any more.
   void release(EasyHandle* handle) noexcept;
+  // Frees every pooled handle.
+  void clear() noexcept;
 
  private:
   static void destroy(EasyHandle* handle) noexcept;

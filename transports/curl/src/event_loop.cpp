@@ -81,7 +81,6 @@ EventLoop::EventLoop(CurlTransport::Options options)
 EventLoop::~EventLoop() {
   mailbox_->close();
   thread_.join();
-  for (auto& shard : shards_) curl_multi_cleanup(shard->multi);
   curl_slist_free_all(body_defaults_.list);
   ::close(epoll_fd_);
 }
@@ -515,6 +514,13 @@ void EventLoop::shutdown() {
   for (Slot& slot : slots_) {
     if (slot.transfer) finish(*slot.transfer, ErrorKind::cancelled, "exchange cancelled: transport destroyed");
   }
+  // Every libcurl handle is freed on the thread that owns them. Cleaning up a multi handle closes
+  // its cached connections (through close_socket_callback, which still needs fds_).
+  for (auto& shard : shards_) {
+    curl_multi_cleanup(shard->multi);
+    shard->multi = nullptr;
+  }
+  pool_.clear();
 }
 
 }  // namespace fetchpipe::detail
