@@ -1,0 +1,13 @@
+// commands.hpp — one entry point per command; each returns the process exit code.
+#pragma once
+
+#include "arguments.hpp"
+
+namespace fetchpipe::cli {
+
+int run_get(Args args);
+int run_serve(Args args);
+int run_bench(Args args);
+int run_demo(Args args);
+
+}  // namespace fetchpipe::cli

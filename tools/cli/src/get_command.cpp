@@ -1,0 +1,336 @@
+// `fetchpipe get URL [options]`: one fetch, body streamed to stdout or to -o FILE.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <fetchpipe/client.hpp>
+#include <fetchpipe/executor.hpp>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "help_text.hpp"
+#include "output_file.hpp"
+#include "report.hpp"
+#include "signals.hpp"
+#include "text.hpp"
+#include "transports.hpp"
+
+namespace fetchpipe::cli {
+namespace {
+
+// After a cancel, how long the fetch gets to report on_cancel before the tool exits anyway: a
+// writer blocked on a full stdout pipe, or cpp-httplib inside getaddrinfo, can delay it, and
+// CLI.md promises exit 130 within a second.
+constexpr auto kCancelGrace = std::chrono::milliseconds{700};
+
+void print_error_line(std::string_view message) { fmt::print(stderr, "fetchpipe: {}\n", printable(message)); }
+
+int usage_failure(const std::string& message, bool json, const std::string& transport) {
+  print_error_line(message);
+  if (json) fmt::print(stderr, "{}\n", to_json(usage_error_report(message, transport)));
+  std::fflush(stderr);
+  return kExitUsage;
+}
+
+// Writes all of `bytes` to stdout, unbuffered: the body must not pile up in memory.
+bool write_stdout(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// Everything the callbacks, the signal thread and main() share about the one fetch.
+struct FetchState {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  std::optional<FetchReport> report;  // set once, by the terminal callback
+  FetchHandle handle;
+  bool cancel_requested = false;
+  std::chrono::steady_clock::time_point cancel_at{};
+  int signal = 0;
+  std::optional<std::string> sink_error;  // set when stdout or the file refused a write
+  std::vector<AttemptRecord> seen_attempts;  // as reported by on_attempt
+  std::uint64_t bytes = 0;                   // body bytes now in the sink
+};
+
+class GetRun {
+ public:
+  GetRun(GetCommand cmd, std::optional<OutputFile> file) : cmd_(std::move(cmd)), file_(std::move(file)) {}
+
+  int run() {
+    ClientOptions options;
+    options.transport = make_transport(cmd_.transport);
+    options.retry_policy = std::make_shared<DefaultRetryPolicy>(cmd_.retry);
+    options.backoff_policy = std::make_shared<ExponentialBackoff>(cmd_.backoff);
+    // Inline: on_chunk then runs on the transport's thread, so a slow stdout or disk slows the
+    // transfer itself (TCP flow control) instead of queueing chunks in memory. The pipeline
+    // defers the callbacks it must not run inside fetch() or cancel() through its scheduler.
+    options.callback_executor = std::make_shared<InlineExecutor>();
+    options.timeouts = cmd_.timeouts;
+    options.max_redirects = cmd_.max_redirects;
+    options.max_body_bytes = cmd_.max_body_bytes;
+    options.tls.ca_file = cmd_.cacert;
+    Client client(std::move(options));
+
+    // Declared after the client's state it touches, so it stops first.
+    SignalWatcher watcher([this](int signo) { on_signal(signo); });
+    start_ = std::chrono::steady_clock::now();
+    FetchHandle handle = client.fetch(cmd_.request, callbacks());
+    {
+      std::unique_lock lock(state_.mutex);
+      state_.handle = handle;
+      if (state_.cancel_requested) {
+        lock.unlock();
+        handle.cancel();
+      }
+    }
+    FetchReport report = wait_for_report();
+    return finish(std::move(report));
+  }
+
+ private:
+  Callbacks callbacks() {
+    Callbacks cb;
+    cb.on_success = [this](Response r) {
+      FetchReport report;
+      report.outcome = FetchReport::Outcome::success;
+      report.status = r.status;
+      report.reason = GiveUpReason::none;
+      report.attempts = std::move(r.attempts);
+      complete(std::move(report));
+    };
+    cb.on_failure = [this](Error e) { complete(report_from(std::move(e), FetchReport::Outcome::failure)); };
+    cb.on_cancel = [this](Error e) { complete(report_from(std::move(e), FetchReport::Outcome::cancelled)); };
+    cb.on_attempt = [this](const AttemptRecord& record) {
+      if (cmd_.verbose) fmt::print(stderr, "* {}\n", describe_attempt(record));
+      std::lock_guard lock(state_.mutex);
+      state_.seen_attempts.push_back(record);
+    };
+    cb.on_chunk = [this](std::string_view chunk) { write_chunk(chunk); };
+    // Only a file can start over. Without on_rewind the pipeline refuses to retry once a byte
+    // reached stdout (reason `committed`): bytes a pipe has taken cannot be taken back.
+    if (file_) cb.on_rewind = [this] { rewind(); };
+    return cb;
+  }
+
+  FetchReport report_from(Error e, FetchReport::Outcome outcome) {
+    FetchReport report;
+    report.outcome = outcome;
+    report.status = e.status;
+    report.error_kind = std::string(to_string(e.kind));
+    report.error_message = std::move(e.message);
+    report.reason = e.reason;
+    report.attempts = std::move(e.attempts);
+    return report;
+  }
+
+  void write_chunk(std::string_view chunk) {
+    {
+      std::lock_guard lock(state_.mutex);
+      if (state_.sink_error) return;
+    }
+    const bool ok = file_ ? file_->write(chunk) : write_stdout(chunk);
+    if (ok) {
+      std::lock_guard lock(state_.mutex);
+      state_.bytes += chunk.size();
+      return;
+    }
+    sink_failed(fmt::format("cannot write the body to {}: {}", file_ ? "'" + file_->path() + "'" : "stdout",
+                            std::strerror(errno)));
+  }
+
+  void rewind() {
+    if (!file_->rewind()) {
+      sink_failed(fmt::format("cannot truncate '{}' for a retry: {}", file_->path(), std::strerror(errno)));
+      return;
+    }
+    std::lock_guard lock(state_.mutex);
+    state_.bytes = 0;
+  }
+
+  // The sink broke (disk full, stdout closed): nothing more can be delivered, so stop the fetch.
+  void sink_failed(std::string message) {
+    FetchHandle handle;
+    {
+      std::lock_guard lock(state_.mutex);
+      if (state_.sink_error) return;
+      state_.sink_error = std::move(message);
+      handle = state_.handle;
+    }
+    handle.cancel();  // safe from inside a callback
+  }
+
+  void complete(FetchReport report) {
+    std::lock_guard lock(state_.mutex);
+    if (state_.report) return;
+    state_.report = std::move(report);
+    state_.done_cv.notify_all();
+  }
+
+  void on_signal(int signo) {
+    FetchHandle handle;
+    {
+      std::lock_guard lock(state_.mutex);
+      if (state_.cancel_requested) {
+        // A second ^C: the user does not want to wait for anything.
+        state_.cancel_at = std::chrono::steady_clock::time_point{};
+        state_.done_cv.notify_all();
+        return;
+      }
+      state_.cancel_requested = true;
+      state_.signal = signo;
+      state_.cancel_at = std::chrono::steady_clock::now();
+      handle = state_.handle;  // empty when fetch() has not returned yet; run() cancels then
+    }
+    handle.cancel();
+  }
+
+  FetchReport wait_for_report() {
+    std::unique_lock lock(state_.mutex);
+    while (!state_.report) {
+      if (state_.cancel_requested) {
+        if (state_.done_cv.wait_until(lock, state_.cancel_at + kCancelGrace) == std::cv_status::timeout &&
+            !state_.report) {
+          lock.unlock();
+          forced_exit();
+        }
+      } else {
+        state_.done_cv.wait(lock);
+      }
+    }
+    return *state_.report;
+  }
+
+  // The fetch did not report its cancel in time. Say what is known and leave without running
+  // destructors: they would wait for the same blocked thread.
+  [[noreturn]] void forced_exit() {
+    FetchReport report;
+    report.outcome = FetchReport::Outcome::cancelled;
+    report.error_kind = std::string(to_string(ErrorKind::cancelled));
+    report.reason = GiveUpReason::cancelled;
+    report.transport = cmd_.transport;
+    report.elapsed = std::chrono::steady_clock::now() - start_;
+    {
+      std::lock_guard lock(state_.mutex);
+      report.error_message = fmt::format("{} {}: cancelled by {} (the transfer did not stop in time)",
+                                         cmd_.request.method, cmd_.request.url, signal_name(state_.signal));
+      report.attempts = state_.seen_attempts;
+      report.bytes = state_.bytes;
+    }
+    if (file_) file_->unlink_now();
+    print_error_line(report.error_message);
+    if (cmd_.json) fmt::print(stderr, "{}\n", to_json(report));
+    std::fflush(stderr);
+    std::_Exit(kExitCancelled);
+  }
+
+  int finish(FetchReport report) {
+    report.transport = cmd_.transport;
+    report.elapsed = std::chrono::steady_clock::now() - start_;
+    std::optional<std::string> sink_error;
+    int signo = 0;
+    std::size_t attempts_printed = 0;
+    {
+      std::lock_guard lock(state_.mutex);
+      report.bytes = state_.bytes;
+      sink_error = state_.sink_error;
+      signo = state_.signal;
+      attempts_printed = state_.seen_attempts.size();
+    }
+    // A cancelled attempt is never reported through on_attempt; show it with the others.
+    if (cmd_.verbose) {
+      for (std::size_t i = attempts_printed; i < report.attempts.size(); ++i) {
+        fmt::print(stderr, "* {}\n", describe_attempt(report.attempts[i]));
+      }
+    }
+    if (sink_error) {
+      // Our own failure, not the server's: whatever the fetch reported, the body is not whole.
+      report.outcome = FetchReport::Outcome::failure;
+      report.error_kind = std::string(to_string(ErrorKind::internal_error));
+      report.error_message = *sink_error;
+      report.reason = GiveUpReason::not_retryable;
+    } else if (report.outcome == FetchReport::Outcome::success && file_ && !file_->commit()) {
+      report.outcome = FetchReport::Outcome::failure;
+      report.error_kind = std::string(to_string(ErrorKind::internal_error));
+      report.error_message = fmt::format("cannot move the body into '{}': {}", file_->path(), std::strerror(errno));
+      report.reason = GiveUpReason::not_retryable;
+    }
+    if (file_) file_->discard();  // no-op after a commit
+
+    int code = kExitSuccess;
+    switch (report.outcome) {
+      case FetchReport::Outcome::success:
+        if (cmd_.verbose) {
+          fmt::print(stderr, "* done: status {}, {} bytes in {}\n", report.status.value_or(0), report.bytes,
+                     human_duration(report.elapsed));
+        }
+        break;
+      case FetchReport::Outcome::cancelled:
+        if (signo != 0) report.error_message = fmt::format("{} (by {})", report.error_message, signal_name(signo));
+        print_error_line(report.error_message);
+        code = kExitCancelled;
+        break;
+      case FetchReport::Outcome::failure: {
+        const auto kind = error_kind_from_string(report.error_kind).value_or(ErrorKind::internal_error);
+        print_error_line(fmt::format("{} [{}, {}]", report.error_message, report.error_kind,
+                                     to_string(report.reason.value_or(GiveUpReason::not_retryable))));
+        // A cancel nobody asked for (a transport shutting down) is an internal failure, not 130.
+        code = kind == ErrorKind::cancelled ? kExitTransport : exit_code_for(kind);
+        break;
+      }
+    }
+    if (cmd_.json) fmt::print(stderr, "{}\n", to_json(report));
+    std::fflush(stderr);
+    return code;
+  }
+
+  GetCommand cmd_;
+  std::optional<OutputFile> file_;
+  FetchState state_;
+  std::chrono::steady_clock::time_point start_{};
+};
+
+}  // namespace
+
+int run_get(Args args) {
+  GetParse parsed = parse_get(args);
+  GetCommand& cmd = parsed.command;
+  if (cmd.help) {
+    fmt::print("{}", kGetHelp);
+    return kExitSuccess;
+  }
+  if (parsed.error) return usage_failure(*parsed.error, cmd.json, cmd.transport);
+  std::optional<OutputFile> file;
+  if (cmd.output_path) {
+    try {
+      file.emplace(OutputFile::create(*cmd.output_path));
+    } catch (const UsageError& e) {
+      return usage_failure(e.what(), cmd.json, cmd.transport);
+    }
+  }
+  const bool json = cmd.json;
+  const std::string transport = cmd.transport;
+  try {
+    GetRun run(std::move(cmd), std::move(file));
+    return run.run();
+  } catch (const std::invalid_argument& e) {
+    // The library refused the configuration: the CLI's checks missed a rule.
+    return usage_failure(e.what(), json, transport);
+  }
+}
+
+}  // namespace fetchpipe::cli

@@ -1,0 +1,131 @@
+#include "help_text.hpp"
+
+namespace fetchpipe::cli {
+
+const std::string_view kTopHelp = R"(fetchpipe — fetch over HTTP(S) with retries, timeouts and cancellation
+
+Usage:
+  fetchpipe get URL [options]             fetch one URL; body to stdout, or to -o FILE
+  fetchpipe serve [--host H] [--port N]   run the fault-injecting test server until SIGINT/SIGTERM
+  fetchpipe bench [options]               throughput benchmark, against the embedded server by default
+  fetchpipe demo                          a short guided tour against the embedded server
+  fetchpipe --help | --version
+  fetchpipe COMMAND --help                the options of one command
+
+Exit codes (get):
+  0 final status 2xx            4 transport failure: DNS, connect, reset, TLS (and internal errors)
+  2 usage error, nothing sent   5 timeout: deadline, connect, attempt or stall timeout
+  3 HTTP status not 2xx, or     6 body larger than --max-body-size
+    too many redirects        130 cancelled by SIGINT or SIGTERM
+
+Examples:
+  fetchpipe get https://example.org/ -o page.html --timeout 10s
+  fetchpipe get http://127.0.0.1:8080/flaky?fail=2 -v --json
+  fetchpipe serve --port 8080
+  fetchpipe bench --transport curl --concurrency 1,16 --duration 2s
+)";
+
+const std::string_view kGetHelp = R"(Usage: fetchpipe get URL [options]
+
+Fetches URL (http or https). The body of a final 2xx response goes to stdout, or to -o FILE.
+Retries follow the rules below; every wait respects --timeout.
+
+Request:
+  -X, --method METHOD          request method (default GET; POST when -d is given)
+  -H, --header 'Name: value'   add a header; repeatable. CR or LF in it is invalid input
+  -d, --data STRING | @FILE    request body; @FILE sends the file as it is, @- reads stdin;
+                               several -d are joined with '&'
+Output:
+  -o, --output FILE            write the body to FILE: a temporary file in the same directory,
+                               renamed only on success; on failure or cancel no FILE is left
+  --json                       one JSON object as the last line of stderr (outcome, status, error,
+                               reason, attempts, elapsed_ms, bytes, transport)
+  -v, --verbose                one line per attempt on stderr: status or error, duration, backoff
+Transport:
+  --transport curl|httplib     which transport runs the fetch (default curl)
+  --cacert FILE                trust the CA certificates in FILE instead of the system store
+Retries:
+  --max-attempts N             attempts including the first; 1 = no retry (default 4; >= 1)
+  --backoff-initial DUR        first backoff (default 100ms; 0ms allowed)
+  --backoff-max DUR            cap on one backoff (default 10s)
+  --backoff-multiplier X       growth per retry (default 2; >= 1)
+  --jitter none|full|equal|decorrelated   (default full)
+  --retry-on LIST              what is retried (default connect,reset,timeout,408,429,500,502,503,504):
+                               status codes, 5xx, connect, reset, timeout
+  --retry-non-idempotent       also retry POST/PATCH after the request may have been received
+  --retry-after-max DUR        cap on an honoured Retry-After (default 60s)
+  --no-retry-after             ignore Retry-After
+Limits:
+  --timeout DUR                overall deadline over every attempt and wait (default none)
+  --attempt-timeout DUR        one attempt, the whole body included (default 30s)
+  --connect-timeout DUR        TCP connect plus TLS handshake (default 10s)
+  --stall-timeout DUR          fail the attempt when no body byte arrives for DUR (default none)
+  --max-redirects N            redirects followed; 0 = do not follow (default 10)
+  --max-body-size BYTES        largest body accepted; suffixes k, M, G are powers of 1024
+
+DUR is a number with a unit: ms, s or m (250ms, 1.5s, 2m). All durations must be positive,
+except --backoff-initial.
+
+Retry rules: connect and DNS failures, resets, timeouts and 408/429/500/502/503/504 are retried.
+POST and PATCH are retried only after a connect failure (the request never left), unless they carry
+an Idempotency-Key header or --retry-non-idempotent is given. A Retry-After wait that would end
+after --timeout ends the fetch at once (reason "deadline"). With -o, a retry after a partial body
+starts the file over; on stdout, bytes already written cannot be taken back, so such a fetch is not
+retried (reason "committed").
+
+Exit codes: 0 success (2xx), 2 invalid input, 3 HTTP status not 2xx or too many redirects,
+4 DNS/connect/reset/TLS failure (also internal errors, e.g. stdout closed), 5 timeout,
+6 body too large, 130 cancelled by SIGINT/SIGTERM.
+)";
+
+const std::string_view kServeHelp = R"(Usage: fetchpipe serve [--host H] [--port N]
+
+Runs the fault-injecting test server until SIGINT or SIGTERM (then exits 0). It prints its address
+and its endpoints at start. Each request picks its own fault through the path and query string.
+
+  --host H     address to listen on (default 127.0.0.1)
+  --port N     port; 0 picks a free one, printed at start (default 0)
+
+Endpoints (any method; every query parameter is optional):
+  /fixed                         200 "hello from fetchpipe\n"
+  /bytes?n=N&chunked=0|1         200 with N generated bytes (default 1024), Content-Length or chunked
+  /status?code=C&retry_after=V   status C, Retry-After V if given
+  /flaky?key=K&fail=N&status=S&retry_after=V&fault=reset|truncate|hang
+                                 the first N requests for key K fail (status S, default 503, or the
+                                 fault), later ones give 200
+  /delay?ms=M                    200 after M ms (default 100)
+  /hang                          reads the request and never answers
+  /reset                         reads the request, then resets the connection
+  /truncate?n=N&sent=S           announces N bytes, sends S, then closes
+  /drip?n=N&interval_ms=I&chunk=C   C bytes every I ms until N bytes
+  /redirect?n=N&code=R&to=P      N redirects with status R, then P (default /fixed)
+  /redirect-loop?code=R          redirects to itself forever
+  /redirect-to?url=U&code=R      redirects to U
+  /echo                          describes the request it received
+Exit codes: 0 after SIGINT/SIGTERM, 2 invalid input, 4 cannot listen on the address.
+)";
+
+const std::string_view kBenchHelp = R"(Usage: fetchpipe bench [options]
+
+Measures throughput: keeps N fetches in flight (each completion starts the next) through the
+fetchpipe client, for a duration or a number of requests, and prints one row per transport and
+concurrency: requests, req/s, p50 and p99 latency, errors. Against the embedded fault server's
+/fixed on an ephemeral loopback port unless --url is given. No retries: errors are counted.
+
+  --transport curl|httplib|all   (default all)
+  --concurrency LIST             comma list, each 1..10000 (default 1,16,64)
+  --duration DUR                 per row (default 3s)
+  --requests N                   per row, instead of a duration
+  --url URL                      fetch this URL instead of the embedded server
+  --json                         print the rows as JSON on stdout instead of the table
+A progress bar is drawn on stderr when it is a terminal.
+)";
+
+const std::string_view kDemoHelp = R"(Usage: fetchpipe demo
+
+A guided tour (under 30 s) against an embedded fault server: a flaky fetch healed by retries,
+Retry-After honoured, a hung server cut by the attempt timeout, a cancel, the same flaky fetch on
+the httplib transport, and a short throughput table per transport.
+)";
+
+}  // namespace fetchpipe::cli

@@ -1,0 +1,14 @@
+// help_text.hpp — the text of `--help`, top level and per command.
+#pragma once
+
+#include <string_view>
+
+namespace fetchpipe::cli {
+
+extern const std::string_view kTopHelp;
+extern const std::string_view kGetHelp;
+extern const std::string_view kServeHelp;  // followed by the endpoint list
+extern const std::string_view kBenchHelp;
+extern const std::string_view kDemoHelp;
+
+}  // namespace fetchpipe::cli

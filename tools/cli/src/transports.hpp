@@ -1,0 +1,16 @@
+// transports.hpp — the transports the tool can run, by name ("curl", "httplib").
+#pragma once
+
+#include <fetchpipe/transport.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+namespace fetchpipe::cli {
+
+// `parallelism` is how many exchanges the caller keeps in flight: the httplib transport needs a
+// worker thread for each (it blocks per request); the curl transport needs nothing for it.
+[[nodiscard]] std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t parallelism = 1);
+
+}  // namespace fetchpipe::cli
