@@ -515,6 +515,10 @@ TEST_F(HttplibTransportTest, BodyAtLimit_Succeeds) {
 
 class HttplibTransportTlsTest : public HttplibTransportTest {
  protected:
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_dir(), ec);
+  }
   static std::filesystem::path temp_dir() {
     static const auto dir = [] {
       auto d = std::filesystem::temp_directory_path() /
