@@ -58,11 +58,15 @@ class ArgReader {
     return Item{token, std::nullopt, token};
   }
 
-  // The flag's value: attached, or the next argument whatever it looks like (so `-d -x` sends
-  // "-x", and `--max-redirects -1` is reported as a bad number rather than an unknown flag).
+  // The flag's value: attached, or the next argument — even one starting with '-' (so `-d -x`
+  // sends "-x", and `--max-redirects -1` is reported as a bad number, not an unknown flag). A
+  // next argument shaped like a long option is taken to be one: `--timeout --json` is a missing
+  // value, and --json still applies to the error report. `--data=--x` sends such a value.
   std::string_view value(const Item& item) {
     if (item.attached) return *item.attached;
-    if (done()) throw UsageError(fmt::format("{}: missing value", item.name));
+    if (done() || (args_[pos_].size() > 2 && args_[pos_].starts_with("--"))) {
+      throw UsageError(fmt::format("{}: missing value", item.name));
+    }
     return args_[pos_++];
   }
 

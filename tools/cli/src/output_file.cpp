@@ -31,6 +31,11 @@ OutputFile OutputFile::create(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw UsageError(fmt::format("-o: is a directory, got '{}'", path));
   }
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throw UsageError(fmt::format("-o: cannot open '{}': {}", path, std::strerror(errno)));
+    return OutputFile(path, "", fd);
+  }
   const auto slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -69,10 +74,20 @@ bool OutputFile::write(std::string_view bytes) {
   return true;
 }
 
-bool OutputFile::rewind() { return ::ftruncate(fd_, 0) == 0 && ::lseek(fd_, 0, SEEK_SET) == 0; }
+bool OutputFile::rewind() {
+  // A device cannot start over; what it was given is gone either way.
+  if (in_place()) return true;
+  return ::ftruncate(fd_, 0) == 0 && ::lseek(fd_, 0, SEEK_SET) == 0;
+}
 
 bool OutputFile::commit() {
   if (done_) return false;
+  if (in_place()) {
+    done_ = true;
+    const bool ok = ::close(fd_) == 0;
+    fd_ = -1;
+    return ok;
+  }
   // fsync before rename: otherwise a crash can leave FILE renamed but empty on some file systems.
   const bool ok = ::fsync(fd_) == 0 && ::close(fd_) == 0;
   fd_ = -1;
@@ -89,13 +104,13 @@ bool OutputFile::commit() {
 void OutputFile::discard() noexcept {
   if (done_) return;
   done_ = true;
-  ::unlink(temp_path_.c_str());
+  if (!in_place()) ::unlink(temp_path_.c_str());
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
 void OutputFile::unlink_now() const noexcept {
-  if (!done_) ::unlink(temp_path_.c_str());
+  if (!done_ && !in_place()) ::unlink(temp_path_.c_str());
 }
 
 }  // namespace fetchpipe::cli

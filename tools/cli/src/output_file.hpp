@@ -2,6 +2,9 @@
 // directory, which is renamed over FILE only when the fetch succeeded. Whatever happens
 // otherwise (failure, cancel, an exception), no FILE and no temporary file are left behind.
 //
+// A FILE that exists and is not a regular file (/dev/null, a FIFO) is written in place: renaming
+// over a device would replace it.
+//
 // Same directory on purpose: rename(2) is atomic only within one file system, so a reader sees
 // either the old FILE or the complete new one, never a partial body.
 //
@@ -44,6 +47,7 @@ class OutputFile {
 
  private:
   OutputFile(std::string path, std::string temp_path, int fd);
+  [[nodiscard]] bool in_place() const noexcept { return temp_path_.empty(); }
 
   std::string path_;
   std::string temp_path_;
