@@ -1,0 +1,232 @@
+// pipeline_benchmark — the fetch pipeline's own cost, with no I/O: a Client over the memory
+// transport, an InlineExecutor and a ManualScheduler (virtual time), so every fetch runs to its
+// terminal callback on this thread.
+//
+//   Pipeline/success     fetch -> 200 "hello" -> on_success
+//   Pipeline/one_retry   fetch -> 503 -> 100 ms backoff (virtual) -> 200 -> on_success
+//   Pipeline/cancel      fetch of a hanging URL -> cancel() -> on_cancel
+//   Transport/success    the memory transport alone (start -> on_complete), no Client: the floor
+//                        the pipeline rows stand on
+//
+// Counter `allocs` is the number of heap allocations per fetch (operator new is replaced in this
+// binary and counts every call; the URL fits the small-string buffer so building the Request
+// allocates nothing). Target (issue 6): at most 6 per successful fetch.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "fetchpipe/client.hpp"
+#include "fetchpipe/executor.hpp"
+#include "fetchpipe/policies/default_retry_policy.hpp"
+#include "fetchpipe/policies/exponential_backoff.hpp"
+#include "fetchpipe/scheduler.hpp"
+#include "fetchpipe/transports/memory_transport.hpp"
+
+// ---- Counting allocator ------------------------------------------------------------------------
+// Every replaceable allocation function funnels into these two, so nothing escapes the count.
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+
+void* counted_alloc(std::size_t size, std::align_val_t align, bool nothrow) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (size == 0) size = 1;
+  void* p = nullptr;
+  const auto a = static_cast<std::size_t>(align);
+  if (a <= alignof(std::max_align_t)) {
+    p = std::malloc(size);
+  } else if (posix_memalign(&p, a, size) != 0) {
+    p = nullptr;
+  }
+  if (p == nullptr && !nothrow) throw std::bad_alloc();
+  return p;
+}
+constexpr auto kDefaultAlign = std::align_val_t{alignof(std::max_align_t)};
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_alloc(n, kDefaultAlign, false); }
+void* operator new[](std::size_t n) { return counted_alloc(n, kDefaultAlign, false); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, kDefaultAlign, true); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, kDefaultAlign, true); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, a, false); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, a, false); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept { return counted_alloc(n, a, true); }
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept { return counted_alloc(n, a, true); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace {
+
+using namespace std::chrono_literals;
+using fetchpipe::Scripted;
+
+constexpr const char* kUrl = "http://s/x";  // 10 characters: no allocation for the Request's URL
+
+// Counts allocations over the timed part of a benchmark and reports them per iteration.
+class AllocationCounter {
+ public:
+  void start() { begin_ = g_allocations.load(std::memory_order_relaxed); }
+  void pause() { counted_ += g_allocations.load(std::memory_order_relaxed) - begin_; }
+  void report(benchmark::State& state) const {
+    state.counters["allocs"] = benchmark::Counter(static_cast<double>(counted_),
+                                                  benchmark::Counter::kAvgIterations);
+  }
+
+ private:
+  std::uint64_t begin_ = 0;
+  std::uint64_t counted_ = 0;
+};
+
+struct Fixture {
+  std::shared_ptr<fetchpipe::ManualScheduler> clock = std::make_shared<fetchpipe::ManualScheduler>();
+  std::shared_ptr<fetchpipe::MemoryTransport> memory = std::make_shared<fetchpipe::MemoryTransport>(
+      clock, fetchpipe::MemoryTransport::Options{.record_requests = false});
+  std::unique_ptr<fetchpipe::Client> client;
+
+  Fixture() {
+    fetchpipe::ClientOptions options;
+    options.transport = memory;
+    options.retry_policy = std::make_shared<fetchpipe::DefaultRetryPolicy>();
+    options.backoff_policy = std::make_shared<fetchpipe::ExponentialBackoff>(
+        fetchpipe::ExponentialBackoff::Options{.initial = 100ms, .jitter = fetchpipe::Jitter::none, .seed = 1});
+    options.callback_executor = std::make_shared<fetchpipe::InlineExecutor>();
+    options.scheduler = clock;
+    client = std::make_unique<fetchpipe::Client>(std::move(options));
+  }
+};
+
+// Outcome flags the callbacks set; the callbacks capture only a pointer (no allocation for the
+// std::function itself).
+struct Outcome {
+  int successes = 0;
+  int failures = 0;
+  int cancels = 0;
+};
+
+fetchpipe::Callbacks callbacks_for(Outcome* outcome) {
+  return fetchpipe::Callbacks{
+      .on_success = [outcome](fetchpipe::Response) { ++outcome->successes; },
+      .on_failure = [outcome](fetchpipe::Error) { ++outcome->failures; },
+      .on_cancel = [outcome](fetchpipe::Error) { ++outcome->cancels; },
+  };
+}
+
+void check(benchmark::State& state, const Outcome& outcome, int want_successes, int want_cancels) {
+  if (outcome.successes != want_successes || outcome.cancels != want_cancels || outcome.failures != 0) {
+    state.SkipWithError("unexpected outcome (a fetch did not end as scripted)");
+  }
+}
+
+void BM_PipelineSuccess(benchmark::State& state) {
+  Fixture f;
+  f.memory->script(kUrl, {Scripted::ok("hello")});
+  Outcome outcome;
+  AllocationCounter allocs;
+  int n = 0;
+  allocs.start();
+  for (auto _ : state) {
+    auto handle = f.client->fetch(fetchpipe::Request{.url = kUrl}, callbacks_for(&outcome));
+    f.clock->run_due();
+    benchmark::DoNotOptimize(handle);
+    ++n;
+  }
+  allocs.pause();
+  allocs.report(state);
+  check(state, outcome, n, 0);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_PipelineOneRetry(benchmark::State& state) {
+  Fixture f;
+  Outcome outcome;
+  AllocationCounter allocs;
+  int n = 0;
+  for (auto _ : state) {
+    // The script is consumed answer by answer; restore it outside the measured part.
+    state.PauseTiming();
+    f.memory->script(kUrl, {Scripted::status_code(503), Scripted::ok("hello")});
+    allocs.start();
+    state.ResumeTiming();
+    auto handle = f.client->fetch(fetchpipe::Request{.url = kUrl}, callbacks_for(&outcome));
+    while (f.clock->run_next()) {
+    }
+    benchmark::DoNotOptimize(handle);
+    allocs.pause();
+    ++n;
+  }
+  allocs.report(state);
+  check(state, outcome, n, 0);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_PipelineCancel(benchmark::State& state) {
+  Fixture f;
+  f.memory->script(kUrl, {Scripted::hanging()});
+  Outcome outcome;
+  AllocationCounter allocs;
+  int n = 0;
+  allocs.start();
+  for (auto _ : state) {
+    auto handle = f.client->fetch(fetchpipe::Request{.url = kUrl}, callbacks_for(&outcome));
+    f.clock->run_due();
+    handle.cancel();
+    f.clock->run_due();
+    ++n;
+  }
+  allocs.pause();
+  allocs.report(state);
+  check(state, outcome, 0, n);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The transport alone: what any pipeline on the memory transport pays at least.
+class NullObserver final : public fetchpipe::ExchangeObserver {
+ public:
+  void on_head(fetchpipe::ResponseHead) override {}
+  bool on_body(std::string_view) override { return true; }
+  void on_complete(fetchpipe::ExchangeResult) override { ++completed; }
+  int completed = 0;
+};
+
+void BM_TransportSuccess(benchmark::State& state) {
+  auto clock = std::make_shared<fetchpipe::ManualScheduler>();
+  fetchpipe::MemoryTransport memory(clock, fetchpipe::MemoryTransport::Options{.record_requests = false});
+  memory.script(kUrl, {Scripted::ok("hello")});
+  auto observer = std::make_shared<NullObserver>();
+  const fetchpipe::Request request{.url = kUrl};
+  const fetchpipe::TlsOptions tls;
+  fetchpipe::ExchangeSpec spec{.request = &request, .tls = &tls};
+  AllocationCounter allocs;
+  allocs.start();
+  for (auto _ : state) {
+    spec.deadline = clock->now() + 30s;
+    auto exchange = memory.start(spec, observer);
+    clock->run_due();
+    benchmark::DoNotOptimize(exchange);
+  }
+  allocs.pause();
+  allocs.report(state);
+  if (observer->completed != static_cast<int>(state.iterations())) state.SkipWithError("exchange did not complete");
+  state.SetItemsProcessed(state.iterations());
+}
+
+}  // namespace
+
+BENCHMARK(BM_PipelineSuccess)->Name("Pipeline/success");
+BENCHMARK(BM_PipelineOneRetry)->Name("Pipeline/one_retry");
+BENCHMARK(BM_PipelineCancel)->Name("Pipeline/cancel");
+BENCHMARK(BM_TransportSuccess)->Name("Transport/success");
+
+BENCHMARK_MAIN();
