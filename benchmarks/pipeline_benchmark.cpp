@@ -11,9 +11,16 @@
 // Counter `allocs` is the number of heap allocations per fetch (operator new is replaced in this
 // binary and counts every call; the URL fits the small-string buffer so building the Request
 // allocates nothing). Target (issue 6): at most 6 per successful fetch.
+//
+// To see where they come from: FETCHPIPE_BENCH_TRACE_ALLOCS=1 prints the call stack of every
+// allocation made by one extra fetch per benchmark (before the timed loop) to stderr, as
+// `binary(+offset)` frames; `addr2line -C -f -i -e <binary> <offset>...` names them.
 #include <benchmark/benchmark.h>
 
+#include <execinfo.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -29,9 +36,20 @@
 // Every replaceable allocation function funnels into these two, so nothing escapes the count.
 namespace {
 std::atomic<std::uint64_t> g_allocations{0};
+std::atomic<bool> g_trace{false};
+
+void trace_allocation(std::size_t size) {
+  g_trace.store(false);  // backtrace() may allocate the first time: do not recurse
+  void* frames[24];
+  const int n = backtrace(frames, 24);
+  std::fprintf(stderr, "-- allocation of %zu bytes\n", size);
+  if (n > 2) backtrace_symbols_fd(frames + 2, n - 2, 2);
+  g_trace.store(true);
+}
 
 void* counted_alloc(std::size_t size, std::align_val_t align, bool nothrow) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_trace.load(std::memory_order_relaxed)) trace_allocation(size);
   if (size == 0) size = 1;
   void* p = nullptr;
   const auto a = static_cast<std::size_t>(align);
@@ -123,6 +141,22 @@ fetchpipe::Callbacks callbacks_for(Outcome* outcome) {
   };
 }
 
+// With FETCHPIPE_BENCH_TRACE_ALLOCS set: runs `one` once untraced (warm-up), then once traced.
+template <typename Fn>
+void trace_once(const char* what, Fn&& one) {
+  const char* flag = std::getenv("FETCHPIPE_BENCH_TRACE_ALLOCS");
+  static bool traced = false;  // once per call site: Google Benchmark calls a benchmark several times
+  if (flag == nullptr || *flag == '\0' || traced) return;
+  traced = true;
+  one();
+  std::fprintf(stderr, "== allocations of one %s\n", what);
+  const std::uint64_t before = g_allocations.load();
+  g_trace.store(true);
+  one();
+  g_trace.store(false);
+  std::fprintf(stderr, "== %llu allocations\n", static_cast<unsigned long long>(g_allocations.load() - before));
+}
+
 void check(benchmark::State& state, const Outcome& outcome, int want_successes, int want_cancels) {
   if (outcome.successes != want_successes || outcome.cancels != want_cancels || outcome.failures != 0) {
     state.SkipWithError("unexpected outcome (a fetch did not end as scripted)");
@@ -133,6 +167,11 @@ void BM_PipelineSuccess(benchmark::State& state) {
   Fixture f;
   f.memory->script(kUrl, {Scripted::ok("hello")});
   Outcome outcome;
+  trace_once("successful fetch", [&] {
+    auto handle = f.client->fetch(fetchpipe::Request{.url = kUrl}, callbacks_for(&outcome));
+    f.clock->run_due();
+  });
+  outcome = {};
   AllocationCounter allocs;
   int n = 0;
   allocs.start();
@@ -175,6 +214,13 @@ void BM_PipelineCancel(benchmark::State& state) {
   Fixture f;
   f.memory->script(kUrl, {Scripted::hanging()});
   Outcome outcome;
+  trace_once("cancelled fetch", [&] {
+    auto handle = f.client->fetch(fetchpipe::Request{.url = kUrl}, callbacks_for(&outcome));
+    f.clock->run_due();
+    handle.cancel();
+    f.clock->run_due();
+  });
+  outcome = {};
   AllocationCounter allocs;
   int n = 0;
   allocs.start();
@@ -208,6 +254,12 @@ void BM_TransportSuccess(benchmark::State& state) {
   const fetchpipe::Request request{.url = kUrl};
   const fetchpipe::TlsOptions tls;
   fetchpipe::ExchangeSpec spec{.request = &request, .tls = &tls};
+  trace_once("memory-transport exchange", [&] {
+    spec.deadline = clock->now() + 30s;
+    auto exchange = memory.start(spec, observer);
+    clock->run_due();
+  });
+  observer->completed = 0;
   AllocationCounter allocs;
   allocs.start();
   for (auto _ : state) {
