@@ -31,6 +31,20 @@ bool has_forbidden_char(std::string_view s) {
   });
 }
 
+// The text quoted in a message, with control characters escaped: a URL or Location carrying CR/LF
+// must not split the message (it ends up in logs and on the CLI's one-line stderr).
+std::string quoted(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\r') out += "\\r";
+    else if (c == '\n') out += "\\n";
+    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += c;
+  }
+  return out;
+}
+
 // The scheme part of a reference, if it has one ("http" in "http://x").
 std::optional<std::string_view> scheme_of(std::string_view ref) {
   const auto colon = ref.find(':');
@@ -70,7 +84,7 @@ std::string remove_dot_segments(std::string_view path) {
 }  // namespace
 
 Url::ParseResult Url::parse(std::string_view text) {
-  auto fail = [&](std::string_view why) { return ParseResult{fmt::format("URL '{}': {}", text, why)}; };
+  auto fail = [&](std::string_view why) { return ParseResult{fmt::format("URL '{}': {}", quoted(text), why)}; };
   if (text.empty()) return fail("is empty");
   if (has_forbidden_char(text)) return fail("contains a space or a control character");
   const auto scheme = scheme_of(text);
@@ -139,7 +153,7 @@ Url::ParseResult Url::resolve(std::string_view location) const {
   if (const auto hash = location.find('#'); hash != std::string_view::npos) location = location.substr(0, hash);
   if (scheme_of(location)) return parse(location);
   if (has_forbidden_char(location)) {
-    return ParseResult{fmt::format("redirect Location '{}': contains a space or a control character", location)};
+    return ParseResult{fmt::format("redirect Location '{}': contains a space or a control character", quoted(location))};
   }
   if (location.starts_with("//")) return parse(scheme_ + ":" + std::string(location));
   std::string_view base_path = target_;

@@ -62,5 +62,18 @@ TEST(ErrorKind, NamesRoundTrip) {
   EXPECT_EQ(error_kind_from_string("nope"), std::nullopt);
 }
 
+// ---- fuzz regressions (issue 7; found by fuzz/request_fuzzer.cpp) ----------------------------
+
+// Input "POST\x01hG\nE": a URL with a LF gave a two-line message, the LF copied raw into it.
+TEST(Request, FuzzRegression_UrlWithLineBreakGivesOneLineMessage) {
+  const auto problem = validate(Request{.method = "POST", .url = "hG\nE"});
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_EQ(problem->find_first_of("\r\n"), std::string::npos) << *problem;
+  EXPECT_NE(problem->find("hG\\nE"), std::string::npos) << *problem;
+  const auto crlf = validate(Request{.url = "http://127.0.0.1/a\r\nX-Injected: 1"});
+  ASSERT_TRUE(crlf.has_value());
+  EXPECT_EQ(crlf->find_first_of("\r\n"), std::string::npos) << *crlf;
+}
+
 }  // namespace
 }  // namespace fetchpipe
