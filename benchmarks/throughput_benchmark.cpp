@@ -25,7 +25,8 @@
 // Knobs: FETCHPIPE_BENCH_ROUNDS (3), FETCHPIPE_BENCH_SECONDS (2), FETCHPIPE_BENCH_WARMUP (0.3),
 //        FETCHPIPE_BENCH_SCALE_SECONDS (3), FETCHPIPE_BENCH_SCALE_WARMUP (2),
 //        FETCHPIPE_WRK_RPS_4096, FETCHPIPE_WRK_RPS_10000 (wrk's req/s, for ratio_wrk),
-//        FETCHPIPE_BENCH_ONLY=curl|httplib (run one family).
+//        FETCHPIPE_BENCH_ONLY=curl|httplib (run one family),
+//        FETCHPIPE_BENCH_SIDE=client|baseline (run one side only, e.g. under a profiler; no ratio).
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
 #include <httplib.h>
@@ -306,6 +307,11 @@ void set_counters(benchmark::State& state, const std::vector<RoundResult>& clien
   };
   std::uint64_t errors = 0;
   for (const auto& r : client) errors += r.errors;
+  if (client.empty()) {  // FETCHPIPE_BENCH_SIDE=baseline: report the baseline alone
+    if (baseline.empty()) return;
+    set_counters(state, baseline, {});
+    return;
+  }
   state.counters["rps"] = pick(client, &RoundResult::rps);
   state.counters["p50_us"] = pick(client, &RoundResult::p50_us);
   state.counters["p99_us"] = pick(client, &RoundResult::p99_us);
@@ -327,10 +333,12 @@ void paired_rows(benchmark::State& state, const std::function<std::unique_ptr<Lo
                  const std::function<std::unique_ptr<Load>()>& make_baseline) {
   std::vector<RoundResult> client;
   std::vector<RoundResult> baseline;
+  const auto side = fetchpipe::bench::env("FETCHPIPE_BENCH_SIDE");
   const auto t0 = SteadyClock::now();
   for (auto _ : state) {
     for (int round = 0; round < knobs().rounds; ++round) {
       auto run = [&](bool is_client) {
+        if (side && *side != (is_client ? "client" : "baseline")) return;
         auto load = is_client ? make_client() : make_baseline();
         (is_client ? client : baseline).push_back(run_round(*load, knobs().timing));
       };
