@@ -81,7 +81,7 @@ void ChildProcess::send_signal(int signo) const {
 bool ChildProcess::pump(std::chrono::milliseconds max_wait) {
   pollfd fds[2];
   int n = 0;
-  if (out_fd_ >= 0) fds[n++] = {out_fd_, POLLIN, 0};
+  if (out_fd_ >= 0 && options_.read_stdout) fds[n++] = {out_fd_, POLLIN, 0};
   if (err_fd_ >= 0) fds[n++] = {err_fd_, POLLIN, 0};
   if (n == 0) return false;
   const int ready = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(max_wait.count()));
@@ -104,7 +104,7 @@ bool ChildProcess::pump(std::chrono::milliseconds max_wait) {
       result_.err.append(buffer, static_cast<std::size_t>(got));
     }
   }
-  return out_fd_ >= 0 || err_fd_ >= 0;
+  return (options_.read_stdout && out_fd_ >= 0) || err_fd_ >= 0;
 }
 
 bool ChildProcess::read_until(const std::function<bool(const std::string&, const std::string&)>& done,

@@ -16,6 +16,7 @@ namespace fetchpipe::test {
 struct ChildOptions {
   std::string cwd{};            // "" = the test's own
   bool count_stdout_only = false;  // big bodies: count the bytes, keep none
+  bool read_stdout = true;         // false: never read stdout, so the child blocks once the pipe is full
 };
 
 struct ChildResult {

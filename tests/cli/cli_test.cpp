@@ -489,6 +489,21 @@ TEST_F(CliTest, Sigint_WhileStreaming_Exit130) {
   EXPECT_EQ(report_of(r)["outcome"].string(), "cancelled");
 }
 
+TEST_F(CliTest, Sigint_WhileStdoutIsBlocked_StillExits130) {
+  // Nobody reads stdout: the body write blocks once the pipe is full, and with it the thread that
+  // would run on_cancel. The tool must still leave within about a second.
+  ChildProcess child(cli({"get", server_.url("/bytes?key=blocked&n=52428800"), "--json"}),
+                     ChildOptions{.read_stdout = false});
+  ASSERT_TRUE(wait_for([&] { return server_.count("blocked") == 1; }, 10s));
+  std::this_thread::sleep_for(300ms);  // let the pipe fill; any moment after the request will do
+  const auto sent = std::chrono::steady_clock::now();
+  child.send_signal(SIGINT);
+  const auto r = child.wait(10s);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_LT(r.ended - sent, 1500ms);
+  EXPECT_EQ(report_of(r)["outcome"].string(), "cancelled");
+}
+
 // ---- bounded memory --------------------------------------------------------------------------
 
 constexpr long kMaxRssKb = 64 * 1024;

@@ -195,6 +195,8 @@ class GetRun {
       state_.signal = signo;
       state_.cancel_at = std::chrono::steady_clock::now();
       handle = state_.handle;  // empty when fetch() has not returned yet; run() cancels then
+      // Wake main() so it starts counting the grace period.
+      state_.done_cv.notify_all();
     }
     handle.cancel();
   }
