@@ -39,6 +39,14 @@ FetchOperation::FetchOperation(ClientCore& core, Request request, Callbacks call
 FetchOperation::~FetchOperation() = default;
 
 void FetchOperation::begin(std::optional<std::stop_token> stop) {
+  try {
+    begin_locked_steps(std::move(stop));
+  } catch (...) {
+    fail_internal(std::current_exception());
+  }
+}
+
+void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
   {
     std::lock_guard lock(mutex_);
     fetch_start_ = core_.options.scheduler->now();
@@ -180,6 +188,14 @@ bool FetchOperation::on_body(std::string_view chunk) {
 }
 
 void FetchOperation::on_complete(ExchangeResult result) {
+  try {
+    complete_exchange(std::move(result));
+  } catch (...) {
+    fail_internal(std::current_exception());
+  }
+}
+
+void FetchOperation::complete_exchange(ExchangeResult result) {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
   std::shared_ptr<Exchange> finished;  // released after the lock
@@ -317,6 +333,41 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
 }
 
 void FetchOperation::retry_now() {
+  try {
+    start_retry();
+  } catch (...) {
+    fail_internal(std::current_exception());
+  }
+}
+
+void FetchOperation::fail_internal(std::exception_ptr error) noexcept {
+  try {
+    GateGuard gate(*gate_);
+    if (!gate.open()) return;  // shutdown decides and delivers everything itself
+    {
+      std::lock_guard lock(mutex_);
+      if (!decided_) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        in_exchange_ = false;
+        backoff_timer_ = 0;
+        decide_failure(ErrorKind::internal_error, GiveUpReason::not_retryable,
+                       fmt::format("the pipeline failed: {}", what), std::nullopt);
+      }
+    }
+    flush(Defer::yes);  // also delivers a decision whose flush was the part that failed
+  } catch (...) {
+    // Failing again while reporting the first failure (memory still exhausted): nothing safe is
+    // left to do here; the client's destructor still delivers what was decided.
+  }
+}
+
+void FetchOperation::start_retry() {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
   bool rewound = false;
@@ -348,8 +399,6 @@ void FetchOperation::enqueue_attempt_report() {
 }
 
 void FetchOperation::decide_success() {
-  decided_ = true;
-  core_.succeeded.fetch_add(1, std::memory_order_relaxed);
   auto& record = current_record();
   record.elapsed = core_.options.scheduler->now() - record.start;
   record.status = head_.status;
@@ -364,12 +413,12 @@ void FetchOperation::decide_success() {
   enqueue_terminal([this, response = std::move(response)]() mutable {
     if (callbacks_.on_success) callbacks_.on_success(std::move(response));
   });
+  decided_ = true;
+  core_.succeeded.fetch_add(1, std::memory_order_relaxed);
 }
 
 void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::string message,
                                     std::optional<int> status) {
-  decided_ = true;
-  core_.failed.fetch_add(1, std::memory_order_relaxed);
   enqueue_attempt_report();
   Error error;
   error.kind = kind;
@@ -381,11 +430,11 @@ void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::st
   enqueue_terminal([this, error = std::move(error)]() mutable {
     if (callbacks_.on_failure) callbacks_.on_failure(std::move(error));
   });
+  decided_ = true;
+  core_.failed.fetch_add(1, std::memory_order_relaxed);
 }
 
 void FetchOperation::decide_cancelled(std::string message) {
-  decided_ = true;
-  core_.cancelled.fetch_add(1, std::memory_order_relaxed);
   std::optional<int> status;
   if (!records_.empty()) {
     auto& record = records_.back();
@@ -407,6 +456,8 @@ void FetchOperation::decide_cancelled(std::string message) {
   enqueue_terminal([this, error = std::move(error)]() mutable {
     if (callbacks_.on_cancel) callbacks_.on_cancel(std::move(error));
   });
+  decided_ = true;
+  core_.cancelled.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool FetchOperation::cancel() {
@@ -449,10 +500,11 @@ void FetchOperation::enqueue(std::function<void()> task) {
 }
 
 void FetchOperation::enqueue_terminal(std::function<void()> user_part) {
-  enqueue([this, user_part = std::move(user_part)]() mutable {
+  std::function<void()> task = [this, user_part = std::move(user_part)]() mutable {
     run_task(user_part);
     finish_terminal();
-  });
+  };
+  enqueue(std::move(task));  // deque::push_back: if it throws, nothing was queued
 }
 
 void FetchOperation::flush(Defer defer) {

@@ -62,6 +62,14 @@ class FetchOperation final : public ExchangeObserver,
     void operator()() const noexcept;
   };
 
+  // begin(), on_complete() and retry_now() run their steps through these; an exception (memory
+  // exhausted, say) thrown by a step becomes a failure of kind internal_error instead of escaping
+  // into fetch(), a transport thread or the timer thread and leaving the fetch undecided.
+  void begin_locked_steps(std::optional<std::stop_token> stop);
+  void complete_exchange(ExchangeResult result);
+  void start_retry();
+  void fail_internal(std::exception_ptr error) noexcept;
+
   void prepare_attempt_locked();
   void launch_exchange();
   // Finishes the current attempt with a failure and either schedules the next or decides the
@@ -69,7 +77,8 @@ class FetchOperation final : public ExchangeObserver,
   void attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKind kind, std::string message,
                       std::optional<int> status);
   void retry_now();
-  // Decides the outcome and queues the terminal callback. `mutex_` must be held.
+  // Decides the outcome and queues the terminal callback. `mutex_` must be held. Commits
+  // (decided_, the counter) only once the terminal task is queued: a throw leaves it undecided.
   void decide_failure(ErrorKind kind, GiveUpReason reason, std::string message, std::optional<int> status);
   void decide_success();
   void decide_cancelled(std::string message);

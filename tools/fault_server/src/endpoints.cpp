@@ -185,6 +185,19 @@ Plan redirect_to(const RequestInfo& request) {
   return redirect(redirect_code(request), *url);
 }
 
+// A response head of about `bytes` header bytes: `lines` headers X-Big-1.. (default 1) sharing
+// them, each value a run of the byte pattern. Tests that clients bound what they buffer.
+Plan big_header(const RequestInfo& request) {
+  const auto bytes = int_param(request, "bytes", 1 << 20, 0, std::int64_t{64} << 20);
+  const auto lines = int_param(request, "lines", 1, 1, 100000);
+  Plan plan = text(200, "big header\n");
+  const auto per_line = static_cast<std::size_t>(bytes / lines);
+  std::string value(per_line, '\0');
+  fill_pattern(value.data(), 0, value.size());
+  for (std::int64_t i = 1; i <= lines; ++i) plan.headers.push_back({fmt::format("X-Big-{}", i), value});
+  return plan;
+}
+
 Plan echo(const RequestInfo& request) {
   std::string out = fmt::format("method {}\ntarget {}\n", request.method, request.target);
   for (const auto& header : request.headers)
@@ -250,6 +263,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   }
   if (path == "/redirect-to") return redirect_to(request);
   if (path == "/echo") return echo(request);
+  if (path == "/big-header") return big_header(request);
   return text(404, fmt::format("no endpoint {}\n", path));
 }
 
@@ -269,6 +283,7 @@ std::string endpoint_summary() {
          "  /redirect-loop?code=R                    redirects to itself forever\n"
          "  /redirect-to?url=U&code=R                redirects to U\n"
          "  /echo                                    describes method, target, headers, body\n"
+         "  /big-header?bytes=N&lines=L              200 with ~N header bytes in L X-Big-i headers\n"
          "  (any endpoint) key=K                     counted per key\n";
 }
 

@@ -439,8 +439,18 @@ void EventLoop::complete_from_curl(Transfer& t, CURLcode code) {
     case AbortReason::observer_threw:
       finish(t, ErrorKind::internal_error, std::move(t.abort_message));
       return;
+    case AbortReason::head_too_large:
+      finish(t, ErrorKind::connection_reset,
+             fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
+      return;
     case AbortReason::none:
       break;
+  }
+  if (code == CURLE_OUT_OF_MEMORY && !t.head_complete && !t.head_fired) {
+    // libcurl 7.88 refuses one header line over 100 KiB (CURL_MAX_HTTP_HEADER) with "out of
+    // memory", before our header callback sees it: the same unusable head as above.
+    finish(t, ErrorKind::connection_reset, "a response header line exceeds libcurl's 100 KiB limit");
+    return;
   }
   curl_off_t connect_us = 0;
   curl_off_t tls_us = 0;

@@ -51,6 +51,11 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   auto& t = *static_cast<Transfer*>(user);
   const std::size_t length = size * count;
   if (t.head_fired) return length;  // trailers after the body: not reported
+  t.head_bytes += length;
+  if (t.head_bytes > kMaxResponseHeadBytes) {
+    t.abort = AbortReason::head_too_large;
+    return 0;  // any other count than `length` makes libcurl stop the transfer
+  }
   const std::string_view line{data, length};
   if (line.starts_with("HTTP/")) {
     // A new head begins (after a 1xx, or a proxy's CONNECT answer): forget the previous one.

@@ -33,7 +33,12 @@ enum class AbortReason : unsigned char {
   observer_stopped,  // on_body returned false
   body_too_large,    // more body bytes than spec.max_body_bytes
   observer_threw,    // on_head or on_body threw
+  head_too_large,    // the response head exceeded kMaxResponseHeadBytes
 };
+
+// The most response-head bytes (status line and fields, all 1xx heads included) an exchange
+// accepts; beyond it the exchange ends as connection_reset. Same bound as the httplib transport.
+inline constexpr std::size_t kMaxResponseHeadBytes = 256 * 1024;
 
 class Transfer final : public Exchange, public std::enable_shared_from_this<Transfer> {
  public:
@@ -69,6 +74,7 @@ class Transfer final : public Exchange, public std::enable_shared_from_this<Tran
   std::uint64_t body_bytes = 0;
   AbortReason abort = AbortReason::none;
   std::string abort_message;          // what an observer threw
+  std::size_t head_bytes = 0;         // response-head bytes seen (bounded by kMaxResponseHeadBytes)
 };
 
 // Shared header lists that stop libcurl from adding headers the user did not ask for when a body

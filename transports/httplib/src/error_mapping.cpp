@@ -71,6 +71,8 @@ ExchangeResult result_for_stop(StopReason reason, const std::string& detail) {
       return failed(ErrorKind::stall_timeout, "no body data arrived for the stall timeout");
     case StopReason::body_limit:
       return failed(ErrorKind::body_too_large, detail);
+    case StopReason::head_too_large:
+      return failed(ErrorKind::connection_reset, detail);
     case StopReason::observer_threw:
       return failed(ErrorKind::internal_error, fmt::format("exchange observer threw: {}", detail));
     case StopReason::none:

@@ -28,7 +28,12 @@ enum class StopReason {
   stall,           // no body byte for the stall timeout
   body_limit,      // Content-Length or the bytes received exceed max_body_bytes
   observer_threw,  // on_head or on_body threw; the exception is swallowed here
+  head_too_large,  // the response head exceeded kMaxResponseHeadBytes
 };
+
+// The most response-head bytes accepted; beyond it the exchange ends as connection_reset. Same
+// bound as the curl transport. (cpp-httplib has read the head by the time it can be checked.)
+inline constexpr std::size_t kMaxResponseHeadBytes = 256 * 1024;
 
 enum class Phase { queued, running, done };
 

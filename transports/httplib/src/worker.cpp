@@ -168,6 +168,14 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
       if (ex.stop_reason != StopReason::none) return false;
       ex.last_progress = Clock::now();
     }
+    // cpp-httplib 0.11 refuses a header line over 8 KiB (a read error: connection_reset) but not
+    // a head of many lines; bound the whole head like the curl transport does.
+    std::size_t head_bytes = 0;
+    for (const auto& [name, value] : response.headers) head_bytes += name.size() + value.size() + 4;
+    if (head_bytes > kMaxResponseHeadBytes) {
+      return stop_from_hook(ex, StopReason::head_too_large,
+                            fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
+    }
     const auto declared = declared_body_length(*ex.request, response);
     head_delivered_ = true;
     ex.observer->on_head(to_response_head(response));

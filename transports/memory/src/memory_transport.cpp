@@ -115,7 +115,34 @@ class MemoryTransport::MemoryExchange final : public Exchange,
     timer_ = scheduler_->schedule_at(when, [self = shared_from_this(), step] { self->fire(step); });
   }
 
+  // A step that throws (memory exhausted copying the head, or arming the next timer) would leave
+  // the exchange with no timer, never completing: end it as internal_error instead, as the
+  // network transports do when their observer or bookkeeping throws.
   void fire(Step step) {
+    try {
+      fire_step(step);
+    } catch (const std::exception& e) {
+      fail_from_exception(e.what());
+    } catch (...) {
+      fail_from_exception("a non-standard exception");
+    }
+  }
+
+  void fail_from_exception(const char* what) noexcept {
+    try {
+      {
+        std::lock_guard lock(mutex_);
+        if (completed_) return;
+        if (timer_ != 0) scheduler_->cancel(timer_);
+        timer_ = 0;
+      }
+      complete(ExchangeResult{ErrorKind::internal_error, fmt::format("memory: the exchange failed: {}", what)});
+    } catch (...) {
+      // Failing again while failing: nothing safe is left to do.
+    }
+  }
+
+  void fire_step(Step step) {
     std::unique_lock lock(mutex_);
     if (completed_ || cancelling_) return;
     timer_ = 0;

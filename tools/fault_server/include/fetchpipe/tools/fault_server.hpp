@@ -70,6 +70,10 @@
 //                                 <the request body, raw, exactly body-length bytes>
 //                             (The TLS listener lists headers sorted by name, as cpp-httplib
 //                             keeps them.)
+//   /big-header?bytes=N&lines=L
+//                             200 "big header\n" whose head carries about N header bytes (default
+//                             1 MiB, at most 64 MiB) in L headers X-Big-1..X-Big-L (default 1) of
+//                             N/L pattern bytes each: for testing that clients bound the head.
 //
 // Counters: every request carrying `key=K` (any endpoint) increments count(K), before the
 // endpoint runs; every request increments total_count().
