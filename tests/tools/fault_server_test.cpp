@@ -288,6 +288,19 @@ TEST(FaultServer, StatusCopiesCodeAndRetryAfter) {
   EXPECT_EQ(fetch(server.url("/nowhere")).status, 404);
 }
 
+// Issue 7: a response head of about N bytes in L X-Big-i headers, for head-size limits.
+TEST(FaultServer, BigHeaderSendsAHeadOfTheRequestedSize) {
+  FaultServer server;
+  const Reply r = fetch(server.url("/big-header?bytes=40000&lines=4&key=big"));
+  EXPECT_EQ(r.code, CURLE_OK);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "big header\n");
+  EXPECT_EQ(occurrences(r.headers, "X-Big-"), 4u);
+  EXPECT_NE(r.headers.find("X-Big-4: " + pattern(0, 10000) + "\r\n"), std::string::npos);
+  EXPECT_GT(r.headers.size(), 40000u);
+  EXPECT_EQ(server.count("big"), 1);
+}
+
 TEST(FaultServer, FlakyFailsFirstRequestsThenSucceeds) {
   FaultServer server;
   const std::string url = server.url("/flaky?key=a&fail=2&status=500&retry_after=1");
