@@ -237,6 +237,7 @@ void FetchOperation::handle_redirect(std::unique_lock<std::mutex>& lock) {
   const std::string location(*head_.headers.get("Location"));
   if (redirects_ >= core_.options.max_redirects) {
     auto& record = current_record();
+    record.elapsed = core_.options.scheduler->now() - record.start;
     record.status = status;
     record.error = ErrorKind::too_many_redirects;
     decide_failure(ErrorKind::too_many_redirects, GiveUpReason::not_retryable,
@@ -250,6 +251,7 @@ void FetchOperation::handle_redirect(std::unique_lock<std::mutex>& lock) {
   auto next = base->resolve(location);
   if (!next) {
     auto& record = current_record();
+    record.elapsed = core_.options.scheduler->now() - record.start;
     record.status = status;
     decide_failure(ErrorKind::http_status, GiveUpReason::not_retryable,
                    fmt::format("HTTP {}: refused to follow the redirect: {}", status, next.error()), status);

@@ -56,6 +56,22 @@ TEST(ClientRedirect, LoopHitsTheLimit) {
   EXPECT_EQ(v.memory->attempts("http://a.test/loop"), 6);
 }
 
+TEST(ClientRedirect, AttemptThatHitTheLimitRecordsItsDuration) {
+  VirtualClient v;
+  auto hop = Scripted::redirect(302, "/loop");
+  hop.latency = 10ms;
+  v.memory->script("http://a.test/loop", {hop});
+  auto options = v.options();
+  options.max_redirects = 2;
+  Client client(options);
+  Recorder rec;
+  client.fetch({.url = "http://a.test/loop"}, rec.callbacks());
+  v.advance(100ms);
+  ASSERT_TRUE(rec.error);
+  ASSERT_EQ(rec.error->attempts.size(), 1u);
+  EXPECT_EQ(rec.error->attempts[0].elapsed, std::chrono::nanoseconds(30ms)) << "three hops of 10 ms";
+}
+
 TEST(ClientRedirect, RefusesAnotherScheme) {
   VirtualClient v;
   v.memory->script("http://a.test/1", {Scripted::redirect(302, "ftp://a.test/file")});
