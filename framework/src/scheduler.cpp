@@ -1,36 +1,83 @@
 #include "fetchpipe/scheduler.hpp"
 
+#include <algorithm>
+
 namespace fetchpipe {
 namespace detail {
 
 TimerId TimerQueue::push(TimePoint when, std::function<void()> fn) {
-  const TimerId id = next_id_++;
-  live_.emplace(id, std::move(fn));
-  heap_.push(Entry{when, id});
+  std::uint32_t index = 0;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& slot = slots_[index];
+  if (++slot.generation == 0) slot.generation = 1;  // never 0, so no id is ever 0
+  slot.live = true;
+  slot.fn = std::move(fn);
+  ++live_;
+  const TimerId id = (static_cast<TimerId>(slot.generation) << 32) | index;
+  heap_.push_back(Entry{when, seq_++, id});
+  std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
   return id;
 }
 
-bool TimerQueue::cancel(TimerId id) { return live_.erase(id) > 0; }
+TimerQueue::Slot* TimerQueue::live_slot(TimerId id) {
+  const auto index = static_cast<std::uint32_t>(id & 0xffffffffu);
+  if (index >= slots_.size()) return nullptr;
+  Slot& slot = slots_[index];
+  if (!slot.live || slot.generation != static_cast<std::uint32_t>(id >> 32)) return nullptr;
+  return &slot;
+}
+
+void TimerQueue::release(Slot& slot, std::uint32_t index) {
+  slot.live = false;
+  slot.fn = nullptr;
+  free_.push_back(index);
+  --live_;
+}
+
+bool TimerQueue::cancel(TimerId id) {
+  Slot* slot = live_slot(id);
+  if (slot == nullptr) return false;
+  release(*slot, static_cast<std::uint32_t>(id & 0xffffffffu));
+  // Cancelled entries stay in the heap until they reach the top; when far-future timers are
+  // cancelled by the thousand (deadlines that were not needed), drop them all at once.
+  if (heap_.size() > 1024 && heap_.size() > 4 * live_) compact();
+  return true;
+}
+
+void TimerQueue::compact() {
+  std::erase_if(heap_, [&](const Entry& e) { return live_slot(e.id) == nullptr; });
+  std::make_heap(heap_.begin(), heap_.end(), std::greater<>{});
+}
 
 void TimerQueue::drop_dead() {
-  while (!heap_.empty() && !live_.contains(heap_.top().id)) heap_.pop();
+  while (!heap_.empty() && live_slot(heap_.front().id) == nullptr) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    heap_.pop_back();
+  }
 }
 
 bool TimerQueue::next_due(TimePoint* when) {
   drop_dead();
   if (heap_.empty()) return false;
-  *when = heap_.top().when;
+  *when = heap_.front().when;
   return true;
 }
 
 bool TimerQueue::pop_due(TimePoint now, std::function<void()>* fn, TimePoint* when) {
   drop_dead();
-  if (heap_.empty() || heap_.top().when > now) return false;
-  const Entry top = heap_.top();
-  heap_.pop();
-  auto it = live_.find(top.id);
-  *fn = std::move(it->second);
-  live_.erase(it);
+  if (heap_.empty() || heap_.front().when > now) return false;
+  std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+  const Entry top = heap_.back();
+  heap_.pop_back();
+  Slot* slot = live_slot(top.id);
+  *fn = std::move(slot->fn);
+  release(*slot, static_cast<std::uint32_t>(top.id & 0xffffffffu));
   if (when != nullptr) *when = top.when;
   return true;
 }

@@ -57,6 +57,32 @@ TEST(ManualScheduler, CancelledTimerNeverFires) {
   EXPECT_EQ(clock.pending(), 0u);
 }
 
+TEST(ManualScheduler, StaleIdNeverCancelsATimerThatReusedItsSlot) {
+  ManualScheduler clock;
+  const auto old_id = clock.schedule_after(10ms, [] {});
+  EXPECT_TRUE(clock.cancel(old_id));
+  bool fired = false;
+  const auto new_id = clock.schedule_after(10ms, [&] { fired = true; });  // reuses the slot
+  EXPECT_NE(new_id, old_id);
+  EXPECT_FALSE(clock.cancel(old_id));
+  clock.advance(10ms);
+  EXPECT_TRUE(fired);
+}
+
+TEST(ManualScheduler, ManyCancelledFarTimersLeaveTheLiveOnesIntact) {
+  ManualScheduler clock;
+  int fired = 0;
+  std::vector<TimerId> far;
+  for (int i = 0; i < 100'000; ++i) {
+    far.push_back(clock.schedule_after(1h, [&] { fired += 1000; }));
+    if (i % 1000 == 0) clock.schedule_after(std::chrono::milliseconds(i / 1000 + 1), [&] { ++fired; });
+  }
+  for (auto id : far) EXPECT_TRUE(clock.cancel(id));
+  EXPECT_EQ(clock.pending(), 100u);
+  clock.advance(2h);
+  EXPECT_EQ(fired, 100);
+}
+
 TEST(ManualScheduler, SystemTimeMovesWithVirtualTime) {
   ManualScheduler clock;
   const auto w0 = clock.system_now();

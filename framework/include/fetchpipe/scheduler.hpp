@@ -17,9 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <queue>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace fetchpipe {
@@ -49,6 +47,9 @@ class Scheduler {
 
 namespace detail {
 // A min-heap of timers with O(log n) insert and lazy cancellation, shared by both schedulers.
+// Callbacks live in a slot array reused through a free list, so a timer costs no allocation of
+// its own beyond what its std::function needs; an id carries its slot and that slot's generation,
+// so a stale id can never cancel a newer timer.
 class TimerQueue {
  public:
   TimerId push(TimePoint when, std::function<void()> fn);
@@ -57,18 +58,31 @@ class TimerQueue {
   [[nodiscard]] bool next_due(TimePoint* when);
   // Pops the earliest live timer due at or before `now`.
   bool pop_due(TimePoint now, std::function<void()>* fn, TimePoint* when = nullptr);
-  [[nodiscard]] std::size_t size() const noexcept { return live_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return live_; }
 
  private:
   struct Entry {
     TimePoint when;
+    std::uint64_t seq;  // ties at the same time fire in scheduling order
     TimerId id;
-    bool operator>(const Entry& o) const { return when != o.when ? when > o.when : id > o.id; }
+    bool operator>(const Entry& o) const { return when != o.when ? when > o.when : seq > o.seq; }
   };
+  struct Slot {
+    std::uint32_t generation = 0;
+    bool live = false;
+    std::function<void()> fn;
+  };
+  [[nodiscard]] Slot* live_slot(TimerId id);
+  void release(Slot& slot, std::uint32_t index);
   void drop_dead();
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
-  std::unordered_map<TimerId, std::function<void()>> live_;
-  TimerId next_id_ = 1;
+
+  void compact();
+
+  std::vector<Entry> heap_;  // a min-heap by (when, seq), kept with std::push_heap/pop_heap
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_;
+  std::size_t live_ = 0;
+  std::uint64_t seq_ = 0;
 };
 }  // namespace detail
 
