@@ -84,54 +84,63 @@ bool TimerQueue::pop_due(TimePoint now, std::function<void()>* fn, TimePoint* wh
 
 }  // namespace detail
 
-RealScheduler::RealScheduler() : thread_([this] { run(); }) {}
+RealScheduler::RealScheduler()
+    : state_(std::make_shared<State>()), thread_([state = state_] { run(*state); }) {}
 
 RealScheduler::~RealScheduler() {
   {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
   }
-  wake_.notify_all();
-  thread_.join();
+  state_->wake.notify_all();
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // destroyed from one of our own timers: the thread ends after it returns
+  } else {
+    thread_.join();
+  }
 }
 
 TimerId RealScheduler::schedule_at(TimePoint when, std::function<void()> fn) {
   TimerId id = 0;
   bool earliest = false;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(state_->mutex);
     TimePoint first{};
-    earliest = !timers_.next_due(&first) || when < first;
-    id = timers_.push(when, std::move(fn));
+    earliest = !state_->timers.next_due(&first) || when < first;
+    id = state_->timers.push(when, std::move(fn));
   }
   // Only a new earliest timer changes how long the thread must sleep.
-  if (earliest) wake_.notify_one();
+  if (earliest) state_->wake.notify_one();
   return id;
 }
 
 bool RealScheduler::cancel(TimerId id) {
-  std::lock_guard lock(mutex_);
-  return timers_.cancel(id);
+  std::lock_guard lock(state_->mutex);
+  return state_->timers.cancel(id);
 }
 
-void RealScheduler::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
+void RealScheduler::run(State& state) {
+  std::unique_lock lock(state.mutex);
+  while (!state.stopping) {
     std::function<void()> fn;
-    if (timers_.pop_due(Clock::now(), &fn)) {
+    if (state.timers.pop_due(Clock::now(), &fn)) {
       lock.unlock();
       fn();
-      fn = nullptr;
+      fn = nullptr;  // may release the last reference to the scheduler: `state` stays valid
       lock.lock();
       continue;
     }
     TimePoint next{};
-    if (timers_.next_due(&next)) {
-      wake_.wait_until(lock, next);
+    if (state.timers.next_due(&next)) {
+      state.wake.wait_until(lock, next);
     } else {
-      wake_.wait(lock);
+      state.wake.wait(lock);
     }
   }
+  // Timers that never fired are destroyed outside the lock: their captures may call back in.
+  detail::TimerQueue leftover = std::move(state.timers);
+  state.timers = detail::TimerQueue{};
+  lock.unlock();
 }
 
 ManualScheduler::ManualScheduler(std::chrono::system_clock::time_point wall_start)

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -89,7 +90,10 @@ class TimerQueue {
 class RealScheduler final : public Scheduler {
  public:
   RealScheduler();
-  ~RealScheduler() override;  // cancels what has not fired and joins the timer thread
+  // Stops the timer thread; timers that have not fired never do. Safe even when the last
+  // reference goes away on the timer thread itself (a timer callback releasing it): the thread is
+  // then detached and finishes on its own.
+  ~RealScheduler() override;
   RealScheduler(const RealScheduler&) = delete;
   RealScheduler& operator=(const RealScheduler&) = delete;
 
@@ -101,12 +105,16 @@ class RealScheduler final : public Scheduler {
   bool cancel(TimerId id) override;
 
  private:
-  void run();
+  // Shared with the timer thread, so the thread can outlive this object (see the destructor).
+  struct State {
+    std::mutex mutex;
+    std::condition_variable wake;
+    detail::TimerQueue timers;
+    bool stopping = false;
+  };
+  static void run(State& state);
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  detail::TimerQueue timers_;
-  bool stopping_ = false;
+  std::shared_ptr<State> state_;
   std::thread thread_;
 };
 

@@ -53,7 +53,7 @@ class MemoryTransport::MemoryExchange final : public Exchange,
                                               public std::enable_shared_from_this<MemoryExchange> {
  public:
   MemoryExchange(std::shared_ptr<Scheduler> scheduler, std::shared_ptr<ExchangeObserver> observer,
-                 Scripted answer, const ExchangeSpec& spec, std::shared_ptr<std::atomic<int>> in_flight)
+                 std::shared_ptr<const Scripted> answer, const ExchangeSpec& spec, std::shared_ptr<std::atomic<int>> in_flight)
       : scheduler_(std::move(scheduler)),
         observer_(std::move(observer)),
         answer_(std::move(answer)),
@@ -65,18 +65,18 @@ class MemoryTransport::MemoryExchange final : public Exchange,
   void begin() {
     std::lock_guard lock(mutex_);
     const TimePoint start = scheduler_->now();
-    if (answer_.connect_delay >= connect_timeout_) {
+    if (answer_->connect_delay >= connect_timeout_) {
       plan(start + connect_timeout_, Step{Kind::fail, 0, ErrorKind::connect_timeout});
       return;
     }
-    connected_at_ = start + answer_.connect_delay;
+    connected_at_ = start + answer_->connect_delay;
     last_byte_ = connected_at_;
     connected_ = true;
-    const TimePoint answer_at = connected_at_ + answer_.latency;
-    if (answer_.hang) {
+    const TimePoint answer_at = connected_at_ + answer_->latency;
+    if (answer_->hang) {
       plan(TimePoint::max(), Step{Kind::finish, 0, {}});
-    } else if (answer_.error && !answer_.fail_after_chunks) {
-      plan(answer_at, Step{Kind::fail, 0, *answer_.error});
+    } else if (answer_->error && !answer_->fail_after_chunks) {
+      plan(answer_at, Step{Kind::fail, 0, *answer_->error});
     } else {
       plan(answer_at, Step{Kind::head, 0, {}});
     }
@@ -112,6 +112,10 @@ class MemoryTransport::MemoryExchange final : public Exchange,
       step = Step{Kind::fail, 0, ErrorKind::attempt_timeout};
     }
     if (when == TimePoint::max()) return;
+    if (inline_ok_ && when <= scheduler_->now()) {
+      immediate_ = step;  // due already: the running step continues with it, no timer needed
+      return;
+    }
     timer_ = scheduler_->schedule_at(when, [self = shared_from_this(), step] { self->fire(step); });
   }
 
@@ -142,56 +146,72 @@ class MemoryTransport::MemoryExchange final : public Exchange,
     }
   }
 
+  // Runs `step`, then any step it made due at once (the first chunk right after the head, the
+  // end right after the last chunk), so a quick answer costs one timer, not one per step.
   void fire_step(Step step) {
-    std::unique_lock lock(mutex_);
-    if (completed_ || cancelling_) return;
-    timer_ = 0;
-    const TimePoint now = scheduler_->now();
-    switch (step.kind) {
-      case Kind::head: {
-        last_byte_ = now;
-        ResponseHead head{answer_.status, answer_.headers};
-        plan_after_chunk(now, 0, /*first=*/true);
-        lock.unlock();
-        observer_->on_head(std::move(head));
-        return;
-      }
-      case Kind::chunk: {
-        last_byte_ = now;
-        const std::string& data = answer_.chunks[step.chunk];
-        plan_after_chunk(now + answer_.chunk_interval, step.chunk + 1, /*first=*/false);
-        lock.unlock();
-        if (!observer_->on_body(data)) {
-          lock.lock();
-          if (completed_ || cancelling_) return;
-          if (timer_ != 0) scheduler_->cancel(timer_);
-          timer_ = 0;
+    for (;;) {
+      std::unique_lock lock(mutex_);
+      if (completed_ || cancelling_) return;
+      timer_ = 0;
+      const TimePoint now = scheduler_->now();
+      immediate_.reset();
+      inline_ok_ = true;
+      switch (step.kind) {
+        case Kind::head: {
+          last_byte_ = now;
+          ResponseHead head{answer_->status, answer_->headers};
+          plan_after_chunk(now, 0, /*first=*/true);
+          inline_ok_ = false;
           lock.unlock();
-          complete(ExchangeResult{ErrorKind::cancelled, "stopped by the observer"});
+          observer_->on_head(std::move(head));
+          break;
         }
-        return;
+        case Kind::chunk: {
+          last_byte_ = now;
+          const std::string& data = answer_->chunks[step.chunk];
+          plan_after_chunk(now + answer_->chunk_interval, step.chunk + 1, /*first=*/false);
+          inline_ok_ = false;
+          lock.unlock();
+          if (!observer_->on_body(data)) {
+            lock.lock();
+            if (completed_ || cancelling_) return;
+            if (timer_ != 0) scheduler_->cancel(timer_);
+            timer_ = 0;
+            immediate_.reset();
+            lock.unlock();
+            complete(ExchangeResult{ErrorKind::cancelled, "stopped by the observer"});
+            return;
+          }
+          break;
+        }
+        case Kind::finish:
+          inline_ok_ = false;
+          lock.unlock();
+          complete(ExchangeResult{});
+          return;
+        case Kind::fail:
+          inline_ok_ = false;
+          lock.unlock();
+          complete(ExchangeResult{step.error, std::string(answer_->error && step.error == answer_->error
+                                                              ? answer_->message
+                                                              : fmt::format("memory: {}", to_string(*step.error)))});
+          return;
       }
-      case Kind::finish:
-        lock.unlock();
-        complete(ExchangeResult{});
-        return;
-      case Kind::fail:
-        lock.unlock();
-        complete(ExchangeResult{step.error, std::string(answer_.error && step.error == answer_.error
-                                                            ? answer_.message
-                                                            : fmt::format("memory: {}", to_string(*step.error)))});
-        return;
+      lock.lock();
+      if (completed_ || cancelling_ || !immediate_) return;
+      step = *immediate_;
+      immediate_.reset();
     }
   }
 
   // What follows once `next` chunks were delivered.
   void plan_after_chunk(TimePoint when, std::size_t next, bool first) {
-    if (answer_.fail_after_chunks && next == *answer_.fail_after_chunks && answer_.error) {
-      plan(first ? when : when - answer_.chunk_interval, Step{Kind::fail, 0, *answer_.error});
-    } else if (next < answer_.chunks.size()) {
+    if (answer_->fail_after_chunks && next == *answer_->fail_after_chunks && answer_->error) {
+      plan(first ? when : when - answer_->chunk_interval, Step{Kind::fail, 0, *answer_->error});
+    } else if (next < answer_->chunks.size()) {
       plan(first ? when : when, Step{Kind::chunk, next, {}});
     } else {
-      plan(first ? when : when - answer_.chunk_interval, Step{Kind::finish, 0, {}});
+      plan(first ? when : when - answer_->chunk_interval, Step{Kind::finish, 0, {}});
     }
   }
 
@@ -209,7 +229,7 @@ class MemoryTransport::MemoryExchange final : public Exchange,
 
   std::shared_ptr<Scheduler> scheduler_;
   std::shared_ptr<ExchangeObserver> observer_;
-  const Scripted answer_;
+  const std::shared_ptr<const Scripted> answer_;  // shared with the script: no copy per exchange
   const TimePoint deadline_;
   const std::chrono::nanoseconds connect_timeout_;
   const std::optional<std::chrono::nanoseconds> stall_;
@@ -222,13 +242,17 @@ class MemoryTransport::MemoryExchange final : public Exchange,
   TimerId timer_ = 0;
   bool cancelling_ = false;
   bool completed_ = false;
+  bool inline_ok_ = false;            // plan() may hand a due step back instead of arming a timer
+  std::optional<Step> immediate_;     // that step
 };
 
 MemoryTransport::MemoryTransport(std::shared_ptr<Scheduler> scheduler)
     : MemoryTransport(std::move(scheduler), Options{}) {}
 
 MemoryTransport::MemoryTransport(std::shared_ptr<Scheduler> scheduler, Options options)
-    : scheduler_(std::move(scheduler)), options_(options), fallback_(Scripted::status_code(404)) {
+    : scheduler_(std::move(scheduler)),
+      options_(options),
+      fallback_(std::make_shared<const Scripted>(Scripted::status_code(404))) {
   if (!scheduler_) throw std::invalid_argument("MemoryTransport: scheduler must be set, got null");
 }
 
@@ -237,13 +261,14 @@ MemoryTransport::~MemoryTransport() = default;
 void MemoryTransport::script(std::string url, std::vector<Scripted> answers) {
   std::lock_guard lock(mutex_);
   auto& route = routes_[std::move(url)];
-  route.answers = std::move(answers);
+  route.answers.clear();
+  for (auto& a : answers) route.answers.push_back(std::make_shared<const Scripted>(std::move(a)));
   route.used = 0;
 }
 
 void MemoryTransport::script_fallback(Scripted answer) {
   std::lock_guard lock(mutex_);
-  fallback_ = std::move(answer);
+  fallback_ = std::make_shared<const Scripted>(std::move(answer));
 }
 
 int MemoryTransport::attempts(std::string_view url) const {
@@ -266,7 +291,7 @@ std::vector<Request> MemoryTransport::requests(std::string_view url) const {
 int MemoryTransport::in_flight() const { return in_flight_->load(); }
 
 std::shared_ptr<Exchange> MemoryTransport::start(const ExchangeSpec& spec, std::shared_ptr<ExchangeObserver> observer) {
-  Scripted answer;
+  std::shared_ptr<const Scripted> answer;
   {
     std::lock_guard lock(mutex_);
     ++total_attempts_;

@@ -86,7 +86,7 @@ class MemoryTransport final : public Transport {
  private:
   class MemoryExchange;
   struct Route {
-    std::vector<Scripted> answers;
+    std::vector<std::shared_ptr<const Scripted>> answers;
     std::size_t used = 0;
     int attempts = 0;
     std::vector<Request> requests;
@@ -96,7 +96,7 @@ class MemoryTransport final : public Transport {
   Options options_;
   mutable std::mutex mutex_;
   std::map<std::string, Route, std::less<>> routes_;
-  Scripted fallback_;
+  std::shared_ptr<const Scripted> fallback_;
   int total_attempts_ = 0;
   std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
 };
