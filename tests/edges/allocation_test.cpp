@@ -28,6 +28,12 @@ void* allocate(std::size_t size) {
 
 void* operator new(std::size_t size) { return allocate(size); }
 void* operator new[](std::size_t size) { return allocate(size); }
+// Every form that can reach `operator delete` below must come from malloc, or ASan reports a
+// mismatch: the nothrow forms too (libcurl's bookkeeping in the transports uses them).
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return std::malloc(size == 0 ? 1 : size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return std::malloc(size == 0 ? 1 : size); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
@@ -161,8 +167,10 @@ TEST(EdgesAllocation, EveryAllocationOfAFetchFailingOnceEndsItTypedOrThrowsFromF
   std::printf("allocation sites walked: %ld; fetch() threw %d, typed failures %d, successes %d, "
               "escaped into the transport %d\n",
               n, fetch_threw, typed_failures, successes, escaped_into_transport);
-  EXPECT_LT(n, 5'000) << "the walk did not reach the end of the fetch";
-  EXPECT_GT(typed_failures, 0);
+  if (!only) {
+    EXPECT_LT(n, 5'000) << "the walk did not reach the end of the fetch";
+    EXPECT_GT(typed_failures, 0);
+  }
 }
 
 }  // namespace

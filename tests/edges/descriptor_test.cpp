@@ -87,6 +87,11 @@ int child_main(int port_pipe) {
 }
 
 TEST(EdgesDescriptors, ExhaustionIsATypedFailureOnCurlAndHttplib) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check opens a pipe to probe memory; with no descriptor left it reports every
+  // polymorphic call as "invalid vptr". The release and tsan builds run this test.
+  GTEST_SKIP() << "UBSan cannot check pointers without free descriptors";
+#endif
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   const pid_t child = ::fork();

@@ -40,7 +40,9 @@ TEST(Url, RejectsWhatCannotBeFetched) {
                           "http://[::1/", "http://ho$t/"}) {
     auto url = Url::parse(bad);
     EXPECT_FALSE(url) << bad;
-    if (!url) EXPECT_NE(url.error().find("URL '"), std::string::npos) << url.error();
+    if (!url) {
+      EXPECT_NE(url.error().find("URL '"), std::string::npos) << url.error();
+    }
   }
 }
 
