@@ -411,10 +411,9 @@ void FetchOperation::decide_success() {
   response.body = std::move(body_);
   response.final_url = hop_request_ ? hop_request_->url : request_.url;
   response.body_bytes = exchange_bytes_;
-  response.attempts = records_;
-  enqueue_terminal([this, response = std::move(response)]() mutable {
-    if (callbacks_.on_success) callbacks_.on_success(std::move(response));
-  });
+  response.attempts = std::move(records_);  // decided: the operation needs its records no more
+  final_response_ = std::move(response);
+  queue_terminal(Terminal::success);
   decided_ = true;
   core_.succeeded.fetch_add(1, std::memory_order_relaxed);
 }
@@ -427,11 +426,10 @@ void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::st
   error.message = describe(message);
   error.status = status;
   error.reason = reason;
-  error.attempts = records_;
+  error.attempts = std::move(records_);
   error.bytes_delivered = bytes_delivered_;
-  enqueue_terminal([this, error = std::move(error)]() mutable {
-    if (callbacks_.on_failure) callbacks_.on_failure(std::move(error));
-  });
+  final_error_ = std::move(error);
+  queue_terminal(Terminal::failure);
   decided_ = true;
   core_.failed.fetch_add(1, std::memory_order_relaxed);
 }
@@ -453,11 +451,10 @@ void FetchOperation::decide_cancelled(std::string message) {
   error.message = describe(message);
   error.status = status;
   error.reason = GiveUpReason::cancelled;
-  error.attempts = records_;
+  error.attempts = std::move(records_);
   error.bytes_delivered = bytes_delivered_;
-  enqueue_terminal([this, error = std::move(error)]() mutable {
-    if (callbacks_.on_cancel) callbacks_.on_cancel(std::move(error));
-  });
+  final_error_ = std::move(error);
+  queue_terminal(Terminal::cancel);
   decided_ = true;
   core_.cancelled.fetch_add(1, std::memory_order_relaxed);
 }
@@ -501,18 +498,40 @@ void FetchOperation::enqueue(std::function<void()> task) {
   queue_.push_back(std::move(task));
 }
 
-void FetchOperation::enqueue_terminal(std::function<void()> user_part) {
-  std::function<void()> task = [this, user_part = std::move(user_part)]() mutable {
-    run_task(user_part);
-    finish_terminal();
-  };
-  enqueue(std::move(task));  // deque::push_back: if it throws, nothing was queued
+// The terminal outcome is kept in members rather than queued as a task: no allocation, and it
+// always runs after every queued task.
+void FetchOperation::queue_terminal(Terminal kind) noexcept {
+  std::lock_guard lock(queue_mutex_);
+  terminal_ = kind;
+}
+
+void FetchOperation::run_terminal() noexcept {
+  try {
+    switch (terminal_) {
+      case Terminal::success:
+        if (callbacks_.on_success) callbacks_.on_success(std::move(*final_response_));
+        break;
+      case Terminal::failure:
+        if (callbacks_.on_failure) callbacks_.on_failure(std::move(*final_error_));
+        break;
+      case Terminal::cancel:
+        if (callbacks_.on_cancel) callbacks_.on_cancel(std::move(*final_error_));
+        break;
+      case Terminal::none:
+        break;
+    }
+  } catch (...) {
+    core_.report_exception(std::current_exception());
+  }
+  final_response_.reset();
+  final_error_.reset();
+  finish_terminal();
 }
 
 void FetchOperation::flush(Defer defer) {
   {
     std::lock_guard lock(queue_mutex_);
-    if (queue_.empty() || drain_posted_ || draining_) return;
+    if (!has_work_locked() || drain_posted_ || draining_) return;
     drain_posted_ = true;
   }
   if (defer == Defer::yes && core_.options.callback_executor->runs_inline()) {
@@ -527,7 +546,15 @@ void FetchOperation::flush(Defer defer) {
   post_drain();
 }
 
+bool FetchOperation::has_work_locked() const noexcept {
+  return !queue_.empty() || (terminal_ != Terminal::none && !terminal_ran_);
+}
+
 void FetchOperation::post_drain() {
+  if (core_.options.callback_executor->runs_inline()) {
+    drain();  // what posting would do at once, without wrapping a task
+    return;
+  }
   try {
     core_.options.callback_executor->post([self = shared_from_this()] { self->drain(); });
   } catch (...) {
@@ -555,13 +582,22 @@ void FetchOperation::drain_here() {
 void FetchOperation::drain_locked(std::unique_lock<std::mutex>& lock) {
   draining_ = true;
   drain_thread_ = std::this_thread::get_id();
-  while (!queue_.empty()) {
-    auto task = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    run_task(task);
-    task = nullptr;
-    lock.lock();
+  for (;;) {
+    if (!queue_.empty()) {
+      auto task = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      run_task(task);
+      task = nullptr;
+      lock.lock();
+    } else if (terminal_ != Terminal::none && !terminal_ran_) {
+      terminal_ran_ = true;
+      lock.unlock();
+      run_terminal();
+      lock.lock();
+    } else {
+      break;
+    }
   }
   draining_ = false;
   drain_thread_ = {};

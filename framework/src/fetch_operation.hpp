@@ -84,7 +84,9 @@ class FetchOperation final : public ExchangeObserver,
   void decide_cancelled(std::string message);
   void handle_redirect(std::unique_lock<std::mutex>& lock);
   void enqueue_attempt_report();
-  void enqueue_terminal(std::function<void()> user_part);
+  enum class Terminal { none, success, failure, cancel };
+  void queue_terminal(Terminal kind) noexcept;
+  void run_terminal() noexcept;
   [[nodiscard]] std::string describe(std::string_view detail) const;
   [[nodiscard]] AttemptRecord& current_record();
 
@@ -92,6 +94,7 @@ class FetchOperation final : public ExchangeObserver,
   void enqueue(std::function<void()> task);  // `mutex_` may be held; posts nothing itself
   void flush(Defer defer);                   // `mutex_` must NOT be held
   void post_drain();
+  [[nodiscard]] bool has_work_locked() const noexcept;
   void drain();
   void drain_locked(std::unique_lock<std::mutex>& queue_lock);
   void run_task(std::function<void()>& task) noexcept;
@@ -139,6 +142,10 @@ class FetchOperation final : public ExchangeObserver,
   std::mutex queue_mutex_;
   std::condition_variable queue_idle_;
   std::deque<std::function<void()>> queue_;
+  Terminal terminal_ = Terminal::none;  // set once the outcome is decided
+  bool terminal_ran_ = false;
+  std::optional<Response> final_response_;  // written under mutex_ before terminal_ is set
+  std::optional<Error> final_error_;
   bool drain_posted_ = false;
   bool draining_ = false;
   std::thread::id drain_thread_;
