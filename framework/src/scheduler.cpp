@@ -6,6 +6,11 @@ namespace fetchpipe {
 namespace detail {
 
 TimerId TimerQueue::push(TimePoint when, std::function<void()> fn) {
+  // Every allocation happens before the slot goes live: if memory runs out, nothing changed. That
+  // includes room in free_ for every slot, so release() (in pop_due, after the callback was moved
+  // out) never allocates — a throw there would lose a timer and hang whatever waits on it.
+  if (heap_.size() == heap_.capacity()) heap_.reserve(heap_.capacity() * 2 + 16);
+  if (free_.empty() && free_.capacity() < slots_.size() + 1) free_.reserve((slots_.size() + 1) * 2);
   std::uint32_t index = 0;
   if (!free_.empty()) {
     index = free_.back();
