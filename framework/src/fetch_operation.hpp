@@ -110,7 +110,6 @@ class FetchOperation final : public ExchangeObserver,
 
   mutable std::mutex mutex_;
   bool decided_ = false;
-  bool shutdown_ = false;
   int attempt_ = 0;
   int redirects_ = 0;
   TimePoint fetch_start_{};

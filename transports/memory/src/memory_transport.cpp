@@ -54,7 +54,8 @@ class MemoryTransport::MemoryExchange final : public Exchange,
  public:
   MemoryExchange(std::shared_ptr<Scheduler> scheduler, std::shared_ptr<ExchangeObserver> observer,
                  std::shared_ptr<const Scripted> answer, const ExchangeSpec& spec, std::shared_ptr<std::atomic<int>> in_flight)
-      : scheduler_(std::move(scheduler)),
+      : scheduler_(scheduler.get()),
+        scheduler_alive_(scheduler),
         observer_(std::move(observer)),
         answer_(std::move(answer)),
         deadline_(spec.deadline),
@@ -83,6 +84,9 @@ class MemoryTransport::MemoryExchange final : public Exchange,
   }
 
   void cancel() override {
+    // The scheduler drives this exchange; once it is gone nothing can run here any more.
+    const auto keep = scheduler_alive_.lock();
+    if (!keep) return;
     std::lock_guard lock(mutex_);
     if (completed_ || cancelling_) return;
     cancelling_ = true;
@@ -227,7 +231,11 @@ class MemoryTransport::MemoryExchange final : public Exchange,
     observer->on_complete(std::move(result));
   }
 
-  std::shared_ptr<Scheduler> scheduler_;
+  // Not owned: the scheduler's own timers hold this exchange, so owning it back would make a
+  // cycle that a scheduler with unfired timers never frees. Every use runs inside one of its
+  // timers or start() (when the transport holds it), except cancel(), which checks it is alive.
+  Scheduler* scheduler_;
+  std::weak_ptr<Scheduler> scheduler_alive_;
   std::shared_ptr<ExchangeObserver> observer_;
   const std::shared_ptr<const Scripted> answer_;  // shared with the script: no copy per exchange
   const TimePoint deadline_;
