@@ -41,6 +41,7 @@ function(fetchpipe_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main
     fetchpipe_warnings)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()

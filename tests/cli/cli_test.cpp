@@ -1,6 +1,8 @@
 // The `fetchpipe` binary, run as a child process against an in-process fault server: exit codes,
 // invalid input, -o atomicity, signals, retries as --json reports them, bounded memory.
 #include <gtest/gtest.h>
+
+#include "loopback.hpp"
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -43,18 +45,6 @@ Json report_of(const ChildResult& r) {
   return *json;
 }
 
-// A loopback port with nothing listening: bound, then closed again.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // A fresh, empty directory per test, removed afterwards.
 class TempDir {
@@ -136,7 +126,7 @@ TEST_F(CliTest, NotFound_Exit3WithoutBody) {
 }
 
 TEST_F(CliTest, ConnectFailure_Exit4) {
-  const auto url = fmt::format("http://127.0.0.1:{}/", closed_port());
+  const auto url = fmt::format("http://127.0.0.1:{}/", testing::closed_port());
   const auto r = run_child(cli({"get", url, "--max-attempts", "2", "--backoff-initial", "10ms", "--json"}));
   EXPECT_EQ(r.exit_code, 4);
   const auto j = report_of(r);
@@ -363,7 +353,7 @@ TEST_F(CliTest, RetryAfter_PastTimeout_EndsAtOnceWithDeadline) {
 }
 
 TEST_F(CliTest, Post_RetriedAfterConnectFailure) {
-  const auto url = fmt::format("http://127.0.0.1:{}/", closed_port());
+  const auto url = fmt::format("http://127.0.0.1:{}/", testing::closed_port());
   const auto r = run_child(cli({"get", url, "-d", "x=1", "--max-attempts", "3", "--backoff-initial", "10ms", "--json"}));
   EXPECT_EQ(r.exit_code, 4);
   const auto j = report_of(r);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "conformance_support.hpp"
+#include "loopback.hpp"
 
 namespace fetchpipe::conformance {
 namespace {
@@ -24,18 +25,6 @@ class Conformance : public ::testing::TestWithParam<std::string> {
 };
 tools::FaultServer* Conformance::server_ = nullptr;
 
-// A loopback port nobody listens on: bound, then closed.
-std::uint16_t closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST_P(Conformance, FixedBody) {
   Runner run(GetParam());
@@ -91,7 +80,7 @@ TEST_P(Conformance, AttemptsExhaustedCountsAtTheServer) {
 
 TEST_P(Conformance, ConnectionRefusedIsConnectFailureAndRetried) {
   Runner run(GetParam(), {}, {.max_attempts = 2});
-  auto out = run.fetch({.url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/x"});
+  auto out = run.fetch({.url = "http://127.0.0.1:" + std::to_string(testing::closed_port()) + "/x"});
   ASSERT_EQ(out.terminal, "failure");
   EXPECT_EQ(out.error->kind, ErrorKind::connect_failure) << out.error->message;
   EXPECT_EQ(out.error->reason, GiveUpReason::attempts_exhausted);
@@ -115,7 +104,7 @@ TEST_P(Conformance, PostIsNotRetriedAfterAResetButIsAfterAConnectFailure) {
   ASSERT_EQ(reset.terminal, "failure");
   EXPECT_EQ(reset.error->reason, GiveUpReason::non_idempotent);
   EXPECT_EQ(server().count(key), 1);
-  auto refused = run.fetch({.method = "POST", .url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/",
+  auto refused = run.fetch({.method = "POST", .url = "http://127.0.0.1:" + std::to_string(testing::closed_port()) + "/",
                             .body = "order"});
   EXPECT_EQ(refused.error->kind, ErrorKind::connect_failure);
   EXPECT_EQ(refused.error->attempts.size(), 4u) << "it never left, so it is retried";

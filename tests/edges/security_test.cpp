@@ -2,41 +2,25 @@
 // localhost only): TLS verification on; http and https only, on redirects too; Authorization and
 // Cookie dropped when a redirect changes origin; CR/LF in headers rejected before anything is
 // sent; the response head bounded; the body limit enforced while streaming.
-#include <unistd.h>
-
-#include <filesystem>
-
 #include "conformance_support.hpp"
-#include "fetchpipe/tools/test_certificates.hpp"
+#include "tls_fault_server.hpp"
 
 namespace fetchpipe::conformance {
 namespace {
 
 class Security : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
-                                     ("fetchpipe-security-" + std::to_string(::getpid())));
-    std::filesystem::create_directories(*dir_);
-    certs_ = new tools::TestCertificates(tools::make_test_certificates(*dir_));
-    server_ = new tools::FaultServer(
-        {.tls = true, .tls_cert_file = certs_->server_cert_file, .tls_key_file = certs_->server_key_file});
-  }
+  static void SetUpTestSuite() { tls_ = new testing::TlsFaultServer("security"); }
   static void TearDownTestSuite() {
-    delete server_;
-    delete certs_;
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
+    delete tls_;
+    tls_ = nullptr;
   }
-  static tools::FaultServer& server() { return *server_; }
+  static tools::FaultServer& server() { return tls_->server(); }
+  static const tools::TestCertificates& certs() { return tls_->certs(); }
 
-  static std::filesystem::path* dir_;
-  static tools::TestCertificates* certs_;
-  static tools::FaultServer* server_;
+  static testing::TlsFaultServer* tls_;
 };
-std::filesystem::path* Security::dir_ = nullptr;
-tools::TestCertificates* Security::certs_ = nullptr;
-tools::FaultServer* Security::server_ = nullptr;
+testing::TlsFaultServer* Security::tls_ = nullptr;
 
 TEST_P(Security, TlsVerificationIsOnByDefault) {
   EXPECT_TRUE(TlsOptions{}.verify_peer);
@@ -47,7 +31,7 @@ TEST_P(Security, TlsVerificationIsOnByDefault) {
   EXPECT_EQ(out.error->kind, ErrorKind::tls_failure) << out.error->message;
   EXPECT_EQ(out.error->reason, GiveUpReason::not_retryable);
   // Trusting the CA makes the same fetch work: the failure was verification, nothing else.
-  Runner trusting(GetParam(), [](ClientOptions& o) { o.tls.ca_file = certs_->ca_cert_file.string(); });
+  Runner trusting(GetParam(), [](ClientOptions& o) { o.tls.ca_file = certs().ca_cert_file.string(); });
   EXPECT_EQ(trusting.fetch({.url = server().tls_url("/fixed")}).terminal, "success");
 }
 

@@ -1,6 +1,8 @@
 // Thousands of concurrent fetches with cancels from other threads: exactly one terminal callback
 // each, through real transports against the fault server.
 #include <gtest/gtest.h>
+
+#include "terminal_tally.hpp"
 #include <sys/resource.h>
 
 #include <atomic>
@@ -29,31 +31,7 @@ void raise_open_file_limit() {
   }
 }
 
-struct Tally {
-  explicit Tally(std::size_t n) : per_fetch(n) {}
-  std::vector<std::atomic<int>> per_fetch;
-  std::atomic<int> successes{0}, failures{0}, cancels{0};
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::size_t ended = 0;
-
-  Callbacks callbacks(std::size_t i) {
-    auto end = [this, i](std::atomic<int>& kind) {
-      per_fetch[i].fetch_add(1);
-      kind.fetch_add(1);
-      std::lock_guard lock(mutex);
-      ++ended;
-      cv.notify_all();
-    };
-    return Callbacks{.on_success = [end, this](Response) { end(successes); },
-                     .on_failure = [end, this](Error) { end(failures); },
-                     .on_cancel = [end, this](Error) { end(cancels); }};
-  }
-  bool wait_all(std::chrono::seconds limit) {
-    std::unique_lock lock(mutex);
-    return cv.wait_for(lock, limit, [&] { return ended == per_fetch.size(); });
-  }
-};
+using Tally = testing::TerminalTally;
 
 void run_stress(std::shared_ptr<Transport> transport, std::size_t fetches, const std::string& url) {
   raise_open_file_limit();

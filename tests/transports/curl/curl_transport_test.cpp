@@ -4,6 +4,8 @@
 #include "fetchpipe/transports/curl_transport.hpp"
 
 #include <gtest/gtest.h>
+
+#include "loopback.hpp"
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -126,18 +128,6 @@ std::string expected_bytes(std::size_t n) {
   return s;
 }
 
-// A port on 127.0.0.1 where nothing listens: bound once, then closed.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // Polls a condition the test cannot be notified of (a counter inside the server), bounded.
 template <typename Predicate>
@@ -210,7 +200,7 @@ TEST_F(CurlTransportTest, StatusCodes_AreReportedNotErrors) {
 }
 
 TEST_F(CurlTransportTest, ConnectRefused_IsConnectFailureWithCurlsMessage) {
-  Call call("http://127.0.0.1:" + std::to_string(closed_port()) + "/");
+  Call call("http://127.0.0.1:" + std::to_string(testing::closed_port()) + "/");
   const auto result = call.run(transport_);
   ASSERT_TRUE(result.error);
   EXPECT_EQ(*result.error, ErrorKind::connect_failure) << result.message;

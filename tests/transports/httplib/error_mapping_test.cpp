@@ -7,7 +7,8 @@ namespace fetchpipe::detail {
 namespace {
 
 FailureFacts facts(httplib::Error error) {
-  FailureFacts f{.error = error};
+  FailureFacts f{};
+  f.error = error;
   f.authority = "svc.example:80";
   return f;
 }
