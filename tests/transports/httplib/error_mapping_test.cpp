@@ -19,6 +19,12 @@ TEST(HttplibErrorMapping, ConnectionWithoutASocketIsDnsFailure) {
   EXPECT_NE(r.message.find("svc.example:80"), std::string::npos) << r.message;
 }
 
+TEST(HttplibErrorMapping, NoSocketForAnAddressIsConnectFailureNotDns) {
+  auto f = facts(httplib::Error::Connection);
+  f.host_is_address = true;  // e.g. socket() failed with EMFILE for http://127.0.0.1:...
+  EXPECT_EQ(classify_failure(f).error, ErrorKind::connect_failure);
+}
+
 TEST(HttplibErrorMapping, ConnectionWithASocketIsConnectFailure) {
   auto f = facts(httplib::Error::Connection);
   f.socket_created = true;

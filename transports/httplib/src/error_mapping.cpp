@@ -91,8 +91,10 @@ ExchangeResult classify_failure(const FailureFacts& f) {
   if (f.stop_reason != StopReason::none) return result_for_stop(f.stop_reason, f.stop_detail);
   switch (f.error) {
     case httplib::Error::Connection:
-      // cpp-httplib creates a socket only for an address getaddrinfo returned.
-      if (!f.socket_created) {
+      // cpp-httplib creates a socket only for an address getaddrinfo returned; when the URL names
+      // an address there was nothing to resolve, so no socket means socket() itself failed
+      // (out of descriptors, say).
+      if (!f.socket_created && !f.host_is_address) {
         return failed(ErrorKind::dns_failure, fmt::format("could not resolve host '{}' ({})",
                                                           f.authority, httplib_words(f.error)));
       }

@@ -43,6 +43,7 @@ struct FailureFacts {
   StopReason stop_reason = StopReason::none;
   std::string stop_detail;
   bool socket_created = false;  // httplib created a socket during this exchange
+  bool host_is_address = false; // the URL names an IP address: nothing was resolved
   bool deadline_passed = false;
   bool stall_elapsed = false;
   long tls_verify_result = 0;   // SSL_get_verify_result; X509_V_OK (0) unless a chain check failed

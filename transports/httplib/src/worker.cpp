@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,12 @@
 #include "message_conversion.hpp"
 
 namespace fetchpipe::detail {
+namespace {
+bool is_ipv4_address(const std::string& host) {
+  in_addr parsed{};
+  return ::inet_pton(AF_INET, host.c_str(), &parsed) == 1;
+}
+}  // namespace
 namespace {
 
 using std::chrono::microseconds;
@@ -128,6 +135,7 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
                      .stop_reason = reason,
                      .stop_detail = detail,
                      .socket_created = socket_created_,
+                     .host_is_address = url->is_ipv6_literal() || is_ipv4_address(url->host()),
                      .deadline_passed = now >= ex.deadline,
                      .stall_elapsed = ex.stall_timeout && now - last_progress >= *ex.stall_timeout,
                      .tls_verify_result = 0,
