@@ -547,7 +547,7 @@ void FetchOperation::flush(Defer defer) {
 }
 
 bool FetchOperation::has_work_locked() const noexcept {
-  return !queue_.empty() || (terminal_ != Terminal::none && !terminal_ran_);
+  return queue_head_ < queue_.size() || (terminal_ != Terminal::none && !terminal_ran_);
 }
 
 void FetchOperation::post_drain() {
@@ -583,9 +583,12 @@ void FetchOperation::drain_locked(std::unique_lock<std::mutex>& lock) {
   draining_ = true;
   drain_thread_ = std::this_thread::get_id();
   for (;;) {
-    if (!queue_.empty()) {
-      auto task = std::move(queue_.front());
-      queue_.pop_front();
+    if (queue_head_ < queue_.size()) {
+      auto task = std::move(queue_[queue_head_++]);
+      if (queue_head_ == queue_.size()) {
+        queue_.clear();  // keeps the capacity for the next chunks
+        queue_head_ = 0;
+      }
       lock.unlock();
       run_task(task);
       task = nullptr;

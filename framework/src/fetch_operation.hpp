@@ -10,7 +10,6 @@
 #pragma once
 
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "client_core.hpp"
 #include "fetchpipe/client.hpp"
@@ -140,7 +140,10 @@ class FetchOperation final : public ExchangeObserver,
   // Delivery queue state (own mutex: callbacks may call cancel(), which takes `mutex_`).
   std::mutex queue_mutex_;
   std::condition_variable queue_idle_;
-  std::deque<std::function<void()>> queue_;
+  // A vector, not a deque: libstdc++'s deque allocates on construction, and most fetches queue
+  // nothing but their terminal outcome (kept apart, below). Tasks before queue_head_ have run.
+  std::vector<std::function<void()>> queue_;
+  std::size_t queue_head_ = 0;
   Terminal terminal_ = Terminal::none;  // set once the outcome is decided
   bool terminal_ran_ = false;
   std::optional<Response> final_response_;  // written under mutex_ before terminal_ is set
