@@ -56,6 +56,9 @@ struct ClientCore {
 
   ClientOptions options;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  // Shared with every operation: a transport reads ExchangeSpec::tls until the exchange ends,
+  // which may be after the client is gone when the transport is shared and outlives it.
+  std::shared_ptr<const TlsOptions> tls = std::make_shared<const TlsOptions>(options.tls);
   std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> succeeded{0};
   std::atomic<std::uint64_t> failed{0};

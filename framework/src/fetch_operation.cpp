@@ -30,6 +30,7 @@ void FetchOperation::StopCancel::operator()() const noexcept {
 FetchOperation::FetchOperation(ClientCore& core, Request request, Callbacks callbacks)
     : core_(core),
       gate_(core.gate),
+      tls_(core.tls),
       request_(std::move(request)),
       callbacks_(std::move(callbacks)),
       streams_(static_cast<bool>(callbacks_.on_chunk)),
@@ -108,7 +109,7 @@ void FetchOperation::launch_exchange() {
     spec.connect_timeout = options.timeouts.connect;
     spec.stall_timeout = options.timeouts.stall;
     spec.max_body_bytes = options.max_body_bytes;
-    spec.tls = &options.tls;
+    spec.tls = tls_.get();
     in_exchange_ = true;
     seq = ++exchange_seq_;
   }

@@ -102,6 +102,7 @@ class FetchOperation final : public ExchangeObserver,
 
   ClientCore& core_;                 // used only while holding the gate or before begin() returns
   std::shared_ptr<Gate> gate_;
+  std::shared_ptr<const TlsOptions> tls_;  // what ExchangeSpec::tls points to, for as long as we live
   const Request request_;
   Callbacks callbacks_;              // touched only by delivery tasks
   const bool streams_;               // callbacks_.on_chunk is set

@@ -464,6 +464,37 @@ TEST(Client, TransportThatThrowsEndsAsInternalError) {
   EXPECT_NE(rec.error->message.find("no descriptors left"), std::string::npos);
 }
 
+TEST(Client, ExchangeSpecStaysValidAfterTheClientIsGone) {
+  // A transport shared by several clients may still hold an exchange when one client is
+  // destroyed: what the spec points to (request, TLS options) must live until on_complete.
+  struct HoldingTransport : Transport {
+    ExchangeSpec spec;
+    std::shared_ptr<ExchangeObserver> observer;
+    std::shared_ptr<Exchange> start(const ExchangeSpec& s, std::shared_ptr<ExchangeObserver> o) override {
+      spec = s;
+      observer = std::move(o);
+      struct Noop : Exchange {
+        void cancel() override {}
+      };
+      return std::make_shared<Noop>();
+    }
+    std::string_view name() const override { return "holding"; }
+  };
+  VirtualClient v;
+  auto holding = std::make_shared<HoldingTransport>();
+  {
+    auto options = v.options();
+    options.transport = holding;
+    options.tls.ca_file = std::string(100, 'c');  // long enough to live on the heap
+    Client client(options);
+    client.fetch({.url = kUrl}, {});
+  }
+  ASSERT_TRUE(holding->observer);
+  EXPECT_EQ(holding->spec.tls->ca_file, std::string(100, 'c'));
+  EXPECT_EQ(holding->spec.request->url, kUrl);
+  holding->observer->on_complete(ExchangeResult{ErrorKind::cancelled, "late"});  // ignored, no crash
+}
+
 TEST(Client, BodyLargerThanTheLimitFailsWhileStreaming) {
   VirtualClient v;
   v.memory->script(kUrl, {Scripted::ok(std::string(1000, 'x'), 10)});

@@ -54,7 +54,8 @@ struct ExchangeSpec {
   std::chrono::nanoseconds connect_timeout{std::chrono::seconds{10}};  // TCP + TLS handshake
   std::optional<std::chrono::nanoseconds> stall_timeout{};  // max gap between body bytes
   std::optional<std::uint64_t> max_body_bytes{};  // a hint: refuse early on Content-Length
-  const TlsOptions* tls = nullptr;              // never null when passed by the pipeline
+  const TlsOptions* tls = nullptr;              // never null when passed by the pipeline; valid
+                                                // until on_complete returns, like `request`
 };
 
 // The status line and headers of the response, before the body.
