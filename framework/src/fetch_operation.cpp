@@ -50,8 +50,7 @@ void FetchOperation::begin(std::optional<std::stop_token> stop) {
 void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
   {
     std::lock_guard lock(mutex_);
-    fetch_start_ = core_.options.scheduler->now();
-    if (core_.options.timeouts.overall) deadline_ = fetch_start_ + *core_.options.timeouts.overall;
+    if (core_.options.timeouts.overall) deadline_ = core_.options.scheduler->now() + *core_.options.timeouts.overall;
     if (auto problem = validate(request_)) {
       decide_failure(ErrorKind::invalid_request, GiveUpReason::not_retryable, *problem, std::nullopt);
     } else {

@@ -113,7 +113,6 @@ class FetchOperation final : public ExchangeObserver,
   bool decided_ = false;
   int attempt_ = 0;
   int redirects_ = 0;
-  TimePoint fetch_start_{};
   std::optional<TimePoint> deadline_;
   TimePoint attempt_deadline_{};
   std::vector<AttemptRecord> records_;
