@@ -83,7 +83,7 @@ void ClientCore::report_exception(std::exception_ptr e) noexcept {
 void ClientCore::shutdown() {
   gate->close_and_wait();
   // Fetches started from callbacks while we work join the list; loop until it stays empty.
-  for (int round = 0;; ++round) {
+  for (;;) {
     std::vector<std::shared_ptr<FetchOperation>> ops;
     {
       std::lock_guard lock(ops_mutex_);
@@ -92,13 +92,20 @@ void ClientCore::shutdown() {
     if (ops.empty()) break;
     for (auto& op : ops) op->cancel_for_shutdown();
     for (auto& op : ops) op->drain_here();
-    if (round > 1000) break;  // bounded: a callback that keeps starting fetches cannot pin us here
+    // No bound on the rounds: every fetch in the list gets its callback. A fetch started once the
+    // gate is closed never launches an exchange, so each round ends at once; only callbacks that
+    // start a new fetch every time they are cancelled keep this going, as any unbounded
+    // recursion would.
   }
 }
 
 }  // namespace detail
 
-bool FetchHandle::cancel() const { return op_ ? op_->cancel() : false; }
+bool FetchHandle::cancel() const {
+  if (!op_) return false;
+  const detail::ApiCallScope scope;
+  return op_->cancel();
+}
 
 bool FetchHandle::done() const { return op_ ? op_->decided() : true; }
 
@@ -114,6 +121,7 @@ FetchHandle Client::fetch(Request request, Callbacks callbacks) {
 }
 
 FetchHandle Client::fetch(Request request, Callbacks callbacks, std::stop_token stop) {
+  const detail::ApiCallScope scope;
   auto op = std::make_shared<detail::FetchOperation>(*core_, std::move(request), std::move(callbacks));
   op->self_ = op;
   core_->add(op.get());

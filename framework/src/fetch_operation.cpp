@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+
+#include "time_math.hpp"
 
 namespace fetchpipe::detail {
 namespace {
@@ -20,6 +23,33 @@ std::string excerpt(std::string_view body) {
 }
 
 constexpr std::size_t kExcerptBytes = 512;
+
+// A rejected or redirect response's body is read and dropped up to this many bytes, so a short
+// error page leaves the connection reusable; past it, closing the connection is cheaper than
+// reading on, and a hostile server cannot keep the attempt busy with an endless error body.
+constexpr std::uint64_t kDrainBytes = 64 * 1024;
+
+// The announced body length, when the response has a body and says how long it is.
+std::optional<std::uint64_t> announced_length(const ResponseHead& head, std::string_view method) {
+  if (method == "HEAD" || head.status == 204 || head.status == 304 || head.status < 200) return std::nullopt;
+  const auto value = head.headers.get("Content-Length");
+  if (!value) return std::nullopt;
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+  if (ec != std::errc{} || end != value->data() + value->size()) return std::nullopt;
+  return n;
+}
+
+// Inside Client::fetch or FetchHandle::cancel on this thread: an inline executor must not run a
+// callback now (contract rule 3), whichever path decided the outcome.
+thread_local int t_api_depth = 0;
+
+}  // namespace
+
+ApiCallScope::ApiCallScope() noexcept { ++t_api_depth; }
+ApiCallScope::~ApiCallScope() { --t_api_depth; }
+
+namespace {
 
 }  // namespace
 
@@ -50,7 +80,7 @@ void FetchOperation::begin(std::optional<std::stop_token> stop) {
 void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
   {
     std::lock_guard lock(mutex_);
-    if (core_.options.timeouts.overall) deadline_ = core_.options.scheduler->now() + *core_.options.timeouts.overall;
+    if (core_.options.timeouts.overall) deadline_ = later(core_.options.scheduler->now(), *core_.options.timeouts.overall);
     if (auto problem = validate(request_)) {
       decide_failure(ErrorKind::invalid_request, GiveUpReason::not_retryable, *problem, std::nullopt);
     } else {
@@ -61,6 +91,7 @@ void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
     flush(Defer::yes);
     return;
   }
+  arm_deadline();
   // May run cancel() right here when a stop was already requested; that defers like cancel().
   if (stop) stop_callback_.emplace(*stop, StopCancel{weak_from_this()});
   GateGuard gate(*gate_);
@@ -80,7 +111,7 @@ void FetchOperation::prepare_attempt_locked() {
   record.number = attempt_;
   record.start = now;
   records_.push_back(std::move(record));
-  attempt_deadline_ = now + core_.options.timeouts.attempt;
+  attempt_deadline_ = later(now, core_.options.timeouts.attempt);
   if (deadline_ && *deadline_ < attempt_deadline_) attempt_deadline_ = *deadline_;
   redirects_ = 0;
   hop_request_.reset();
@@ -105,9 +136,10 @@ void FetchOperation::launch_exchange() {
     const auto& options = core_.options;
     spec.request = hop_request_ ? &*hop_request_ : &request_;
     spec.deadline = attempt_deadline_;
-    spec.connect_timeout = options.timeouts.connect;
-    spec.stall_timeout = options.timeouts.stall;
-    spec.max_body_bytes = options.max_body_bytes;
+    spec.connect_timeout = bounded(options.timeouts.connect);
+    if (options.timeouts.stall) spec.stall_timeout = bounded(*options.timeouts.stall);
+    // No max_body_bytes hint: whether the limit applies depends on the status, which the
+    // transport cannot judge; on_head checks Content-Length once the response is known accepted.
     spec.tls = tls_.get();
     in_exchange_ = true;
     seq = ++exchange_seq_;
@@ -139,18 +171,31 @@ void FetchOperation::launch_exchange() {
 void FetchOperation::on_head(ResponseHead head) {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
-  std::lock_guard lock(mutex_);
-  if (decided_ || !in_exchange_) return;
-  head_ = std::move(head);
-  have_head_ = true;
-  const int status = head_.status;
-  if (is_redirect_status(status) && core_.options.max_redirects > 0 && head_.headers.contains("Location")) {
-    mode_ = BodyMode::discard;
-  } else if (core_.options.retry_policy->is_success(status)) {
-    mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
-  } else {
-    mode_ = BodyMode::keep_excerpt;
+  const int status = head.status;
+  const bool redirect =
+      is_redirect_status(status) && core_.options.max_redirects > 0 && head.headers.contains("Location");
+  const bool accepted = !redirect && core_.options.retry_policy->is_success(status);  // user code: unlocked
+  std::shared_ptr<Exchange> stop;
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_ || !in_exchange_) return;
+    head_ = std::move(head);
+    have_head_ = true;
+    if (redirect) {
+      mode_ = BodyMode::discard;
+    } else if (accepted) {
+      mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
+      const auto& limit = core_.options.max_body_bytes;
+      const auto& sent = hop_request_ ? *hop_request_ : request_;
+      if (const auto length = announced_length(head_, sent.method); limit && length && *length > *limit) {
+        abort_reason_ = ErrorKind::body_too_large;  // refused before any byte of it is read
+        stop = exchange_;  // null while start() has not returned: on_body then stops it
+      }
+    } else {
+      mode_ = BodyMode::keep_excerpt;
+    }
   }
+  if (stop) stop->cancel();
 }
 
 bool FetchOperation::on_body(std::string_view chunk) {
@@ -159,11 +204,17 @@ bool FetchOperation::on_body(std::string_view chunk) {
   bool delivered = false;
   {
     std::lock_guard lock(mutex_);
-    if (decided_ || !in_exchange_) return false;
+    if (decided_ || !in_exchange_ || abort_reason_) return false;
     exchange_bytes_ += chunk.size();
-    const auto& limit = core_.options.max_body_bytes;
-    if (limit && exchange_bytes_ > *limit) {
-      abort_reason_ = ErrorKind::body_too_large;
+    if (mode_ == BodyMode::buffer || mode_ == BodyMode::stream) {
+      // The limit is on the body the user accepts; a rejected body never fails the attempt.
+      const auto& limit = core_.options.max_body_bytes;
+      if (limit && exchange_bytes_ > *limit) {
+        abort_reason_ = ErrorKind::body_too_large;
+        return false;
+      }
+    } else if (exchange_bytes_ > kDrainBytes) {
+      drain_stopped_ = true;
       return false;
     }
     switch (mode_) {
@@ -205,11 +256,17 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
   finished = std::move(exchange_);
   const std::optional<int> status = have_head_ ? std::optional<int>{head_.status} : std::nullopt;
 
+  // A rejected or redirect response is judged by its head: its unwanted body being cut, or
+  // stopped by us past the drain bound, changes nothing (only a cancel by the transport does).
+  const bool head_decides = have_head_ && (mode_ == BodyMode::discard || mode_ == BodyMode::keep_excerpt) &&
+                            (!result.error || drain_stopped_ || *result.error != ErrorKind::cancelled) &&
+                            (mode_ == BodyMode::keep_excerpt || !result.error || drain_stopped_ ||
+                             *result.error == ErrorKind::connection_reset);
   if (abort_reason_) {
     attempt_failed(lock, *abort_reason_,
                    fmt::format("the body exceeds the limit of {} bytes", core_.options.max_body_bytes.value_or(0)),
                    status);
-  } else if (result.error) {
+  } else if (result.error && !head_decides) {
     ErrorKind kind = *result.error;
     // The transport saw one deadline; which clock set it decides what the user is told.
     if (kind == ErrorKind::attempt_timeout && deadline_ && *deadline_ <= attempt_deadline_) {
@@ -273,6 +330,9 @@ void FetchOperation::handle_redirect(std::unique_lock<std::mutex>& lock) {
     hop.headers.remove("Authorization");
     hop.headers.remove("Proxy-Authorization");
     hop.headers.remove("Cookie");
+    // A Host the user set names the first origin; sent to another, it would misroute the request
+    // (and let a redirect choose which virtual host of the new server sees it).
+    hop.headers.remove("Host");
   }
   hop_request_ = std::move(hop);
   hop_url_ = *next;
@@ -297,40 +357,129 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
     // but nothing the pipeline could retry either.
     decide_failure(kind, GiveUpReason::cancelled, std::move(message), status);
   } else {
-    if (!retry_policy_) retry_policy_ = core_.options.retry_policy->clone();
-    RetryContext context;
-    context.request = &request_;
-    context.attempt = attempt_;
-    if (kind != ErrorKind::http_status) context.error = kind;
-    context.status = status;
-    context.response_headers = have_head_ ? &head_.headers : nullptr;
-    context.system_now = core_.options.scheduler->system_now();
-    const RetryDecision decision = retry_policy_->decide(context);
-    if (!decision.retry) {
-      decide_failure(kind, decision.reason, std::move(message), status);
-    } else if (committed_ && !rewinds_) {
+    const bool may_retry = !committed_ || rewinds_;
+    lock.unlock();
+    const Verdict verdict = consult_policies(kind, status, may_retry);
+    lock.lock();
+    if (decided_) {
+      // Cancelled (or ended by the deadline) while the policies ran: that outcome stands.
+    } else if (!verdict.decision.retry) {
+      decide_failure(kind, verdict.decision.reason, std::move(message), status);
+    } else if (!may_retry) {
       decide_failure(kind, GiveUpReason::committed,
                      fmt::format("{}; not retried: {} body bytes already reached a sink that cannot rewind",
                                  message, bytes_delivered_),
                      status);
+    } else if (const TimePoint at = later(now, verdict.delay); deadline_ && at >= *deadline_) {
+      decide_failure(kind, GiveUpReason::deadline,
+                     fmt::format("{}; not retried: the next wait ({} ms) would end past the deadline", message,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(verdict.delay).count()),
+                     status);
     } else {
-      if (!backoff_policy_) backoff_policy_ = core_.options.backoff_policy->clone();
-      auto delay = decision.server_delay ? *decision.server_delay : backoff_policy_->next_delay(attempt_);
-      delay = std::max(delay, std::chrono::nanoseconds{0});
-      if (deadline_ && now + delay >= *deadline_) {
-        decide_failure(kind, GiveUpReason::deadline,
-                       fmt::format("{}; not retried: the next wait ({} ms) would end past the deadline", message,
-                                   std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()),
-                       status);
-      } else {
-        record.backoff = delay;
-        enqueue_attempt_report();
-        backoff_timer_ = core_.options.scheduler->schedule_at(
-            now + delay, [self = shared_from_this()] { self->retry_now(); });
-      }
+      current_record().backoff = verdict.delay;
+      enqueue_attempt_report();
+      schedule_retry(lock, at);
     }
   }
   lock.unlock();
+  flush(Defer::no);
+}
+
+// Only the path that ends an attempt calls this, and an attempt ends once: the per-fetch policy
+// clones are never used by two threads at a time, so they need no lock.
+FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry) {
+  if (!retry_policy_) retry_policy_ = core_.options.retry_policy->clone();
+  RetryContext context;
+  context.request = &request_;
+  context.attempt = attempt_;
+  context.redirects = redirects_;
+  // Exactly one of error and status: a response the client rejected is judged by its status.
+  if (kind == ErrorKind::http_status) {
+    context.status = status;
+    context.response_headers = &head_.headers;
+  } else {
+    context.error = kind;
+  }
+  context.system_now = core_.options.scheduler->system_now();
+  Verdict verdict{retry_policy_->decide(context)};
+  if (verdict.decision.retry && may_retry) {
+    if (verdict.decision.server_delay) {
+      verdict.delay = *verdict.decision.server_delay;
+    } else {
+      if (!backoff_policy_) backoff_policy_ = core_.options.backoff_policy->clone();
+      verdict.delay = backoff_policy_->next_delay(attempt_);
+    }
+    verdict.delay = bounded(verdict.delay);
+  }
+  return verdict;
+}
+
+void FetchOperation::schedule_retry(std::unique_lock<std::mutex>& lock, TimePoint at) {
+  awaiting_retry_ = true;
+  const int attempt = attempt_;
+  lock.unlock();
+  // A scheduler may run a due timer inside schedule_at(): retry_now() then takes the lock itself.
+  const TimerId timer = core_.options.scheduler->schedule_at(at, [self = shared_from_this()] { self->retry_now(); });
+  lock.lock();
+  if (decided_) {
+    lock.unlock();
+    if (timer != 0) core_.options.scheduler->cancel(timer);  // cancel() came before we could store it
+    lock.lock();
+  } else if (awaiting_retry_ && attempt_ == attempt) {
+    backoff_timer_ = timer;  // not yet fired: cancel() will find it here
+  }
+}
+
+// The overall deadline has a timer of its own, so a fetch ends at its deadline even when the
+// transport never reports (a name lookup that blocks, a transport that ignores the spec).
+void FetchOperation::arm_deadline() {
+  TimePoint at{};
+  {
+    std::lock_guard lock(mutex_);
+    if (!deadline_ || decided_) return;
+    at = *deadline_;
+  }
+  const TimerId timer = core_.options.scheduler->schedule_at(at, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->deadline_passed();
+  });
+  bool stale = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_) stale = true;
+    else deadline_timer_ = timer;
+  }
+  if (stale && timer != 0) core_.options.scheduler->cancel(timer);
+}
+
+void FetchOperation::deadline_passed() {
+  GateGuard gate(*gate_);
+  if (!gate.open()) return;
+  std::shared_ptr<Exchange> exchange;
+  TimerId backoff = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_) return;
+    deadline_timer_ = 0;
+    const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(*core_.options.timeouts.overall);
+    std::string message = fmt::format("the deadline of {} ms passed", limit.count());
+    std::optional<int> status;
+    auto& record = current_record();
+    if (in_exchange_) {
+      record.elapsed = core_.options.scheduler->now() - record.start;
+      record.error = ErrorKind::deadline_exceeded;
+      record.message = message;
+      if (have_head_) record.status = head_.status;
+      in_exchange_ = false;  // the transport's late report is ignored
+    }
+    status = record.status;
+    exchange = std::move(exchange_);
+    backoff = backoff_timer_;
+    backoff_timer_ = 0;
+    awaiting_retry_ = false;
+    decide_failure(ErrorKind::deadline_exceeded, GiveUpReason::deadline, std::move(message), status);
+  }
+  if (backoff != 0) core_.options.scheduler->cancel(backoff);
+  if (exchange) exchange->cancel();
   flush(Defer::no);
 }
 
@@ -377,6 +526,7 @@ void FetchOperation::start_retry() {
     std::lock_guard lock(mutex_);
     if (decided_) return;
     backoff_timer_ = 0;
+    awaiting_retry_ = false;
     prepare_attempt_locked();
     if (committed_) {
       // Only reachable with on_rewind set: the sink starts over before any byte of this attempt.
@@ -534,7 +684,7 @@ void FetchOperation::flush(Defer defer) {
     if (!has_work_locked() || drain_posted_ || draining_) return;
     drain_posted_ = true;
   }
-  if (defer == Defer::yes && core_.options.callback_executor->runs_inline()) {
+  if ((defer == Defer::yes || t_api_depth > 0) && core_.options.callback_executor->runs_inline()) {
     // An inline executor would run the callback inside fetch() or cancel(): go through a timer.
     auto& scheduler = *core_.options.scheduler;
     scheduler.schedule_at(scheduler.now(), [self = shared_from_this()] {
@@ -617,6 +767,12 @@ void FetchOperation::run_task(std::function<void()>& task) noexcept {
 
 void FetchOperation::finish_terminal() noexcept {
   callbacks_ = Callbacks{};  // free the user's captures now, not when the last handle goes
+  TimerId deadline_timer = 0;
+  {
+    std::lock_guard lock(mutex_);
+    deadline_timer = std::exchange(deadline_timer_, 0);
+  }
+  if (deadline_timer != 0) core_.options.scheduler->cancel(deadline_timer);
   core_.remove(this);        // last use of the core: the client may be gone right after
 }
 

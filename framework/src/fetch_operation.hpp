@@ -6,7 +6,10 @@
 // transition is what makes "exactly one terminal callback" hold under every race.
 //
 // User callbacks never run under `mutex_`: they are queued on a per-operation delivery queue,
-// drained by one executor task at a time (so they never overlap and keep their order).
+// drained by one executor task at a time (so they never overlap and keep their order). Nor does
+// any other user code: the retry and backoff policies and the scheduler's schedule_at() are
+// called with `mutex_` released, so a policy may cancel its own fetch and a scheduler may run a
+// due timer inside schedule_at(); the state is checked again once the lock is back.
 #pragma once
 
 #include <condition_variable>
@@ -24,6 +27,15 @@
 #include "fetchpipe/url.hpp"
 
 namespace fetchpipe::detail {
+
+// Marks this thread as inside Client::fetch or FetchHandle::cancel for the scope.
+class ApiCallScope {
+ public:
+  ApiCallScope() noexcept;
+  ~ApiCallScope();
+  ApiCallScope(const ApiCallScope&) = delete;
+  ApiCallScope& operator=(const ApiCallScope&) = delete;
+};
 
 class FetchOperation final : public ExchangeObserver,
                              public std::enable_shared_from_this<FetchOperation> {
@@ -77,6 +89,16 @@ class FetchOperation final : public ExchangeObserver,
   void attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKind kind, std::string message,
                       std::optional<int> status);
   void retry_now();
+  // What the policies say of the failed attempt; runs user code, so never under `mutex_`.
+  struct Verdict {
+    RetryDecision decision;
+    std::chrono::nanoseconds delay{0};  // the wait before the retry, when decision.retry
+  };
+  Verdict consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry);
+  // Plans the retry after `delay`: called with `lock` held; releases it around schedule_at().
+  void schedule_retry(std::unique_lock<std::mutex>& lock, TimePoint at);
+  void arm_deadline();
+  void deadline_passed();
   // Decides the outcome and queues the terminal callback. `mutex_` must be held. Commits
   // (decided_, the counter) only once the terminal task is queued: a throw leaves it undecided.
   void decide_failure(ErrorKind kind, GiveUpReason reason, std::string message, std::optional<int> status);
@@ -119,6 +141,8 @@ class FetchOperation final : public ExchangeObserver,
   std::unique_ptr<RetryPolicy> retry_policy_;
   std::unique_ptr<BackoffPolicy> backoff_policy_;
   TimerId backoff_timer_ = 0;
+  bool awaiting_retry_ = false;  // a backoff wait is planned (its timer may not be stored yet)
+  TimerId deadline_timer_ = 0;   // the overall deadline's own timer; cancelled when the fetch ends
 
   // The exchange in flight.
   std::optional<Request> hop_request_;  // set after a redirect; else request_ is sent
@@ -132,6 +156,7 @@ class FetchOperation final : public ExchangeObserver,
   std::string body_;
   std::uint64_t exchange_bytes_ = 0;
   std::optional<ErrorKind> abort_reason_;  // why the pipeline stopped the exchange itself
+  bool drain_stopped_ = false;             // a rejected body passed the drain bound: we stopped it
   bool committed_ = false;                 // bytes reached on_chunk since the last rewind
   std::uint64_t bytes_delivered_ = 0;
 

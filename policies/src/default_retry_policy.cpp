@@ -80,7 +80,9 @@ RetryDecision DefaultRetryPolicy::decide(const RetryContext& context) {
   // 3. May the request be sent again? A missing request is treated as non-idempotent: when in
   //    doubt, do not risk a duplicate side effect.
   const bool idempotent = context.request != nullptr && context.request->is_idempotent();
-  const bool never_left = context.error && request_never_left(*context.error);
+  // A redirect answered earlier in the attempt proves the request left, whatever the last hop's
+  // error says: a POST answered with 303 must not be sent again because the 303's target is down.
+  const bool never_left = context.error && request_never_left(*context.error) && context.redirects == 0;
   if (!idempotent && !never_left && !options_.retry_non_idempotent) {
     return RetryDecision::stop(GiveUpReason::non_idempotent);
   }

@@ -47,7 +47,11 @@ struct Timeouts {
   // Fail the attempt when no body byte arrives for this long. Must be > 0 if set. Default: none.
   std::optional<std::chrono::nanoseconds> stall{};
   // Overall deadline over every attempt and every wait. Must be > 0 if set. Default: none.
+  // The pipeline keeps a timer of its own for it: the fetch ends at the deadline even when the
+  // transport does not (a name lookup that blocks, say).
   std::optional<std::chrono::nanoseconds> overall{};
+  // Any of these may be as large as std::chrono::nanoseconds::max() to mean "no limit": the
+  // pipeline saturates its time arithmetic (a wait or clock beyond a century counts as a century).
 };
 
 struct ClientOptions {

@@ -26,13 +26,17 @@
 namespace fetchpipe {
 
 // What the policy sees of a failed attempt. Exactly one of `error` and `status` describes it:
-// a transport error, or a complete response the client did not accept.
+// a transport error (a response whose accepted body was cut counts as its error), or a response
+// the client did not accept (its status decides even when its unwanted body was cut or dropped).
 struct RetryContext {
   const Request* request = nullptr;         // the original request
   int attempt = 1;                          // the attempt that just ended, 1-based
-  std::optional<ErrorKind> error{};         // the attempt's error, if any
-  std::optional<int> status{};              // the response status, if one arrived
-  const Headers* response_headers = nullptr;  // the response's headers (may be null)
+  std::optional<ErrorKind> error{};         // the attempt's error, if it ended in one
+  std::optional<int> status{};              // the status of the response not accepted, if it did not
+  const Headers* response_headers = nullptr;  // that response's headers (null with `error`)
+  // Redirects followed in this attempt before it ended. When > 0 the original request certainly
+  // reached a server, whatever `error` says of the last hop: a non-idempotent request has left.
+  int redirects = 0;
   std::chrono::system_clock::time_point system_now{};  // for HTTP-date Retry-After values
 };
 

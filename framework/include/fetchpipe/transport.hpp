@@ -53,7 +53,10 @@ struct ExchangeSpec {
   TimePoint deadline{};              // the exchange must end by then (body included)
   std::chrono::nanoseconds connect_timeout{std::chrono::seconds{10}};  // TCP + TLS handshake
   std::optional<std::chrono::nanoseconds> stall_timeout{};  // max gap between body bytes
-  std::optional<std::uint64_t> max_body_bytes{};  // a hint: refuse early on Content-Length
+  // A hint: a transport may refuse a body longer than this. The Client leaves it unset: whether
+  // its limit applies depends on the status (a rejected response's body never fails the
+  // attempt), so it checks Content-Length itself once it knows the response is accepted.
+  std::optional<std::uint64_t> max_body_bytes{};
   const TlsOptions* tls = nullptr;              // never null when passed by the pipeline; valid
                                                 // until on_complete returns, like `request`
 };

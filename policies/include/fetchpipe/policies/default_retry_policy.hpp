@@ -6,7 +6,8 @@
 //      (else reason not_retryable);
 //   2. fewer than `max_attempts` attempts were made (else reason attempts_exhausted);
 //   3. the request is idempotent (RFC 9110 method or an Idempotency-Key header), or the error
-//      proves the request never left (DNS, connect failure, connect timeout, TLS handshake), or
+//      proves the request never left (DNS, connect failure, connect timeout, TLS handshake) and
+//      no redirect was followed in the attempt (a redirect is an answer: the request left), or
 //      `retry_non_idempotent` is set (else reason non_idempotent). A context without a request
 //      counts as non-idempotent.
 // The order is deliberate: an outcome the policy never retries (a 404, a TLS failure) reports
