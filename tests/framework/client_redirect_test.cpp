@@ -133,6 +133,63 @@ TEST(ClientRedirect, CredentialsAreDroppedAcrossOriginsOnly) {
   EXPECT_FALSE(back[0].headers.contains("Authorization")) << "once dropped, never restored";
 }
 
+TEST(ClientRedirect, EveryCredentialHeaderIsDroppedOnAPortOrSchemeChange) {
+  // Same host, another port; then same host and port number, another scheme.
+  for (const auto& [from, to] : {std::pair{"http://a.test:8080/a", "http://a.test:8081/b"},
+                                 std::pair{"http://a.test:443/a", "https://a.test:443/b"}}) {
+    VirtualClient v;
+    v.memory->script(from, {Scripted::redirect(302, to)});
+    v.memory->script(to, {Scripted::ok()});
+    Client client(v.options());
+    Recorder rec;
+    client.fetch({.url = from,
+                  .headers = {{"Authorization", "Bearer s3cret"},
+                              {"Proxy-Authorization", "Basic cHJveHk6cHc="},
+                              {"Cookie", "id=1"},
+                              {"X-Keep", "yes"}}},
+                 rec.callbacks());
+    v.settle();
+    ASSERT_TRUE(rec.response) << to;
+    const auto sent = v.memory->requests(to);
+    ASSERT_EQ(sent.size(), 1u) << to;
+    EXPECT_FALSE(sent[0].headers.contains("Authorization")) << to;
+    EXPECT_FALSE(sent[0].headers.contains("Proxy-Authorization")) << to;
+    EXPECT_FALSE(sent[0].headers.contains("Cookie")) << to;
+    EXPECT_TRUE(sent[0].headers.contains("X-Keep")) << to;
+  }
+}
+
+TEST(ClientRedirect, HeadStaysHeadOn303AndPutStaysPutOn302) {
+  for (const auto& [code, method] : {std::pair{303, "HEAD"}, std::pair{302, "PUT"}, std::pair{301, "PUT"}}) {
+    VirtualClient v;
+    v.memory->script("http://a.test/from", {Scripted::redirect(code, "/to")});
+    v.memory->script("http://a.test/to", {Scripted::ok("")});
+    Client client(v.options());
+    Recorder rec;
+    client.fetch({.method = method, .url = "http://a.test/from", .body = std::string(method) == "PUT" ? "data" : ""},
+                 rec.callbacks());
+    v.settle();
+    ASSERT_TRUE(rec.response) << code << " " << method;
+    const auto sent = v.memory->requests("http://a.test/to");
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].method, method) << code;
+    EXPECT_EQ(sent[0].body, std::string(method) == "PUT" ? "data" : "") << code;
+  }
+}
+
+TEST(ClientRedirect, TheDefaultLimitIsTenRedirects) {
+  VirtualClient v;
+  v.memory->script("http://a.test/loop", {Scripted::redirect(302, "/loop")});
+  EXPECT_EQ(ClientOptions{}.max_redirects, 10);
+  Client client(v.options());
+  Recorder rec;
+  client.fetch({.url = "http://a.test/loop"}, rec.callbacks());
+  v.settle();
+  ASSERT_TRUE(rec.error);
+  EXPECT_EQ(rec.error->kind, ErrorKind::too_many_redirects);
+  EXPECT_EQ(v.memory->attempts("http://a.test/loop"), 11) << "the first request and ten redirects";
+}
+
 TEST(ClientRedirect, RetryStartsAgainFromTheOriginalUrl) {
   VirtualClient v;
   v.memory->script("http://a.test/start", {Scripted::redirect(302, "/flaky")});
