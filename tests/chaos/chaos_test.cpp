@@ -21,6 +21,7 @@
 // scenarios (thread interleavings still vary — that is the point of the other threads).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -271,9 +272,10 @@ void Chaos::check_fetch(const FetchRecord& r, const ClientPlan& plan, bool valid
                       std::to_string((rec.start + rec.elapsed - deadline).count()) + " ns");
     }
   }
-  if (r.response && plan.max_body) {
-    if (r.response->body.size() > *plan.max_body || r.streamed > *plan.max_body) {
-      violations_.add(id + ": a body above max_body_bytes was delivered");
+  // Every fetch, whatever its end: no more than the limit ever reaches the user.
+  if (plan.max_body) {
+    if ((r.response && r.response->body.size() > *plan.max_body) || r.streamed > *plan.max_body) {
+      violations_.add(id + ": a body above max_body_bytes was delivered (" + r.outcome + ")");
     }
   }
 }
@@ -492,6 +494,15 @@ void Chaos::run_client(std::size_t index, std::size_t count) {
     destroyed.store(true);
   }
   executor.reset();  // joins its threads: every queued task has run
+
+  // Each throwing fetch threw once, from its one terminal callback, and the hook saw each throw.
+  const auto throwing = static_cast<int>(std::count_if(specs.begin(), specs.end(), [](const Spec& s) {
+    return s.throw_in_callback;
+  }));
+  if (hook_calls.load() != throwing) {
+    violations_.add("client " + std::to_string(index) + ": the exception hook ran " + std::to_string(hook_calls.load()) +
+                    " times for " + std::to_string(throwing) + " throwing callbacks");
+  }
 
   for (std::size_t i = 0; i < count; ++i) {
     check_fetch(records[i], plan, specs[i].valid, i);

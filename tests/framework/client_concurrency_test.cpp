@@ -41,6 +41,10 @@ TEST(ClientConcurrency, CancelRacingCompletionGivesExactlyOneTerminalCallback) {
   Tally tally(kFetches);
   std::vector<FetchHandle> handles(kFetches);
   std::atomic<std::size_t> published{0};
+  std::vector<Clock::time_point> started(kFetches);
+  std::atomic<std::size_t> handled{0};
+  std::atomic<int> cancel_won{0};   // cancel() decided the fetch
+  std::atomic<int> cancel_lost{0};  // the fetch had completed first
   {
     Client client(r.options());
     std::thread canceller([&] {
@@ -49,12 +53,27 @@ TEST(ClientConcurrency, CancelRacingCompletionGivesExactlyOneTerminalCallback) {
       while (next < kFetches) {
         const auto upto = published.load(std::memory_order_acquire);
         for (; next < upto; ++next) {
-          if (rng() % 2 == 0) handles[next].cancel();
+          const auto choice = rng() % 4;
+          if (choice != 0) {
+            // Cancel at a random moment from 0 to about three exchange times after the fetch
+            // started: early ones beat completion, late ones lose to it, and the ones between
+            // race it. Both orders happen in every run (asserted below).
+            const auto until = started[next] + std::chrono::microseconds(rng() % 300);
+            while (Clock::now() < until) {
+            }
+            (handles[next].cancel() ? cancel_won : cancel_lost).fetch_add(1);
+          }
+          handled.store(next + 1, std::memory_order_release);
         }
         std::this_thread::yield();
       }
     });
     for (std::size_t i = 0; i < kFetches; ++i) {
+      // Keep the canceller close behind, so its moment is measured from the fetch's own start.
+      for (int spin = 0; handled.load(std::memory_order_acquire) + 4 < i && spin < 10'000'000; ++spin) {
+        std::this_thread::yield();
+      }
+      started[i] = Clock::now();
       handles[i] = client.fetch({.url = "http://svc.test/race"}, tally.callbacks(i));
       published.store(i + 1, std::memory_order_release);
     }
@@ -63,7 +82,9 @@ TEST(ClientConcurrency, CancelRacingCompletionGivesExactlyOneTerminalCallback) {
   }
   for (std::size_t i = 0; i < kFetches; ++i) ASSERT_EQ(tally.per_fetch[i].load(), 1) << "fetch " << i;
   EXPECT_EQ(tally.successes + tally.failures + tally.cancels, static_cast<int>(kFetches));
-  EXPECT_GT(tally.cancels.load(), 0);
+  EXPECT_EQ(tally.cancels.load(), cancel_won.load()) << "on_cancel ran exactly for the cancels that won";
+  EXPECT_GT(cancel_won.load(), 0) << "cancel never beat completion: the race was not exercised";
+  EXPECT_GT(cancel_lost.load(), 0) << "completion never beat cancel: the race was not exercised";
   for (auto& h : handles) EXPECT_FALSE(h.cancel()) << "every fetch is decided";
 }
 

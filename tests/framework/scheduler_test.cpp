@@ -124,9 +124,14 @@ TEST(RealScheduler, FiresInOrderOnItsThread) {
 TEST(RealScheduler, CancelBeforeFiringPreventsIt) {
   RealScheduler scheduler;
   std::atomic<bool> fired{false};
-  const auto id = scheduler.schedule_after(10s, [&] { fired = true; });
+  const auto id = scheduler.schedule_after(20ms, [&] { fired = true; });
   EXPECT_TRUE(scheduler.cancel(id));
+  // Timers fire in time order: once a later one has fired, the cancelled one's time has passed.
+  std::promise<void> later;
+  scheduler.schedule_after(60ms, [&] { later.set_value(); });
+  ASSERT_EQ(later.get_future().wait_for(10s), std::future_status::ready);
   EXPECT_FALSE(fired.load());
+  EXPECT_FALSE(scheduler.cancel(id)) << "a cancelled timer cannot be cancelled again";
 }
 
 TEST(RealScheduler, ManyTimersFromManyThreadsAllFire) {
