@@ -237,6 +237,46 @@ void BM_PipelineCancel(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The setup a user gets without tuning: a ThreadPoolExecutor and a RealScheduler (what
+// ClientOptions default to), a realistic URL and two request headers. The best-case rows above
+// (inline executor, manual clock, a 10-character URL, no headers) show the pipeline's floor; this
+// one shows the figure users see. Each iteration waits for its terminal callback.
+void BM_PipelineSuccessDefaultSetup(benchmark::State& state) {
+  auto scheduler = std::make_shared<fetchpipe::RealScheduler>();
+  auto memory = std::make_shared<fetchpipe::MemoryTransport>(
+      scheduler, fetchpipe::MemoryTransport::Options{.record_requests = false});
+  constexpr const char* kRealisticUrl = "https://api.example.com/v1/customers/4711/orders?status=open&page=2";
+  memory->script(kRealisticUrl, {Scripted::ok("{\"orders\":[]}")});
+  fetchpipe::ClientOptions options;
+  options.transport = memory;
+  options.retry_policy = std::make_shared<fetchpipe::DefaultRetryPolicy>();
+  options.backoff_policy = std::make_shared<fetchpipe::ExponentialBackoff>();
+  options.callback_executor = std::make_shared<fetchpipe::ThreadPoolExecutor>(1);
+  options.scheduler = scheduler;
+  fetchpipe::Client client(std::move(options));
+  std::atomic<int> ended{0};
+  auto one = [&] {
+    fetchpipe::Request request{.url = kRealisticUrl};
+    request.headers.add("Accept", "application/json");
+    request.headers.add("Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl");
+    const int before = ended.load();
+    auto handle = client.fetch(std::move(request),
+                               fetchpipe::Callbacks{.on_success = [&ended](fetchpipe::Response) { ended.fetch_add(1); },
+                                                    .on_failure = [&ended](fetchpipe::Error) { ended.fetch_add(1); },
+                                                    .on_cancel = [&ended](fetchpipe::Error) { ended.fetch_add(1); }});
+    for (int seen = ended.load(); seen == before; seen = ended.load()) ended.wait(seen);
+    benchmark::DoNotOptimize(handle);
+  };
+  trace_once("successful fetch, default setup", one);
+  AllocationCounter allocs;
+  allocs.start();
+  for (auto _ : state) one();
+  allocs.pause();
+  allocs.report(state);
+  if (client.stats().succeeded != client.stats().started) state.SkipWithError("a fetch did not succeed");
+  state.SetItemsProcessed(state.iterations());
+}
+
 // The transport alone: what any pipeline on the memory transport pays at least.
 class NullObserver final : public fetchpipe::ExchangeObserver {
  public:
@@ -279,6 +319,7 @@ void BM_TransportSuccess(benchmark::State& state) {
 BENCHMARK(BM_PipelineSuccess)->Name("Pipeline/success");
 BENCHMARK(BM_PipelineOneRetry)->Name("Pipeline/one_retry");
 BENCHMARK(BM_PipelineCancel)->Name("Pipeline/cancel");
+BENCHMARK(BM_PipelineSuccessDefaultSetup)->Name("Pipeline/success_default_setup")->UseRealTime();
 BENCHMARK(BM_TransportSuccess)->Name("Transport/success");
 
 BENCHMARK_MAIN();

@@ -10,8 +10,8 @@
 //   Throughput/httplib/<target>/<threads>       1, 4, 16 threads
 //       client:   Client + HttplibTransport{.workers = threads}, `threads` fetches in flight
 //       baseline: `threads` threads, each looping httplib::Client::Get with keep-alive
-//   Throughput/curl/nginx/<4096|10000>          client only; compared with wrk's req/s from the
-//                                               same `benchmarks/run` invocation
+//   Throughput/curl/nginx/<4096|10000>          client against wrk -t1 (run by this binary),
+//                                               alternately, the order flipped every round
 //
 // Each row runs `rounds` pairs of (baseline, client) — order flipped every round — each round a
 // warm-up (connections open, not measured) and then `seconds` measured. Counters (medians over
@@ -24,7 +24,8 @@
 //   url     FETCHPIPE_BENCH_URL        (any URL; skipped if unset)
 // Knobs: FETCHPIPE_BENCH_ROUNDS (3), FETCHPIPE_BENCH_SECONDS (2), FETCHPIPE_BENCH_WARMUP (0.3),
 //        FETCHPIPE_BENCH_SCALE_SECONDS (3), FETCHPIPE_BENCH_SCALE_WARMUP (2),
-//        FETCHPIPE_WRK_RPS_4096, FETCHPIPE_WRK_RPS_10000 (wrk's req/s, for ratio_wrk),
+//        FETCHPIPE_BENCH_WRK=0 (do not run wrk; then FETCHPIPE_WRK_RPS_4096 and
+//        FETCHPIPE_WRK_RPS_10000, wrk's req/s measured elsewhere, give ratio_wrk; wrk_same_run 0),
 //        FETCHPIPE_BENCH_ONLY=curl|httplib (run one family),
 //        FETCHPIPE_BENCH_SIDE=client|baseline (run one side only, e.g. under a profiler; no ratio).
 #include <benchmark/benchmark.h>
@@ -370,22 +371,60 @@ void httplib_row(benchmark::State& state, std::string url, int threads) {
       [&] { return std::make_unique<PlainHttplibLoad>(url, threads); });
 }
 
+// wrk's req/s for one run of `seconds` against `url`, or 0 when wrk cannot be run.
+double run_wrk(const std::string& url, int concurrency, double seconds) {
+  const std::string command = "timeout --kill-after=5 " + std::to_string(static_cast<int>(seconds) + 60) +
+                              " wrk -t1 -c" + std::to_string(concurrency) + " -d" +
+                              std::to_string(std::max(1, static_cast<int>(seconds + 0.5))) + "s --timeout 10s '" +
+                              url + "' 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return 0;
+  double rps = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    if (std::sscanf(line, "Requests/sec: %lf", &rps) == 1) break;
+  }
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+  }
+  ::pclose(pipe);
+  return rps;
+}
+
+// fetchpipe and wrk alternately, the order flipped every round, so both see the same machine
+// load; ratio_wrk is the median of the per-round ratios. FETCHPIPE_BENCH_WRK=0 turns wrk off
+// (then a figure from the environment, measured at another moment, is used if given).
 void scale_row(benchmark::State& state, std::string url, int concurrency, const char* wrk_env) {
   std::vector<RoundResult> client;
+  std::vector<double> wrk_rps;
+  std::vector<double> ratios;
+  const bool with_wrk = fetchpipe::bench::env_long("FETCHPIPE_BENCH_WRK", 1) != 0;
   const auto t0 = SteadyClock::now();
   for (auto _ : state) {
     const int rounds = std::clamp(knobs().rounds - 1, 1, 3);  // each round opens thousands of connections
     for (int round = 0; round < rounds; ++round) {
-      ClientLoad load(url, concurrency, make_curl);
-      client.push_back(run_round(load, knobs().scale_timing));
+      double wrk = 0;
+      if (with_wrk && round % 2 == 1) wrk = run_wrk(url, concurrency, knobs().scale_timing.measure_s);
+      {
+        ClientLoad load(url, concurrency, make_curl);
+        client.push_back(run_round(load, knobs().scale_timing));
+      }
+      if (with_wrk && round % 2 == 0) wrk = run_wrk(url, concurrency, knobs().scale_timing.measure_s);
+      if (wrk > 0) {
+        wrk_rps.push_back(wrk);
+        ratios.push_back(client.back().rps / wrk);
+      }
     }
     state.SetIterationTime(fetchpipe::bench::seconds_between(t0, SteadyClock::now()));
   }
   set_counters(state, client, {});
-  const double wrk = fetchpipe::bench::env_double(wrk_env, 0.0);
-  if (wrk > 0) {
+  if (!ratios.empty()) {
+    state.counters["wrk_rps"] = fetchpipe::bench::median(wrk_rps);
+    state.counters["ratio_wrk"] = fetchpipe::bench::median(ratios);
+    state.counters["wrk_same_run"] = 1;
+  } else if (const double wrk = fetchpipe::bench::env_double(wrk_env, 0.0); wrk > 0) {
     state.counters["wrk_rps"] = wrk;
     state.counters["ratio_wrk"] = state.counters["rps"] / wrk;
+    state.counters["wrk_same_run"] = 0;
   }
 }
 
