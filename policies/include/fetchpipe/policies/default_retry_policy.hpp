@@ -17,6 +17,7 @@
 // (the backoff applies). (The pipeline then refuses any wait that
 // would cross the overall deadline.)
 //
+// Example:
 //   fetchpipe::DefaultRetryPolicy policy({.max_attempts = 5, .retry_on_statuses = {503}});
 #pragma once
 
