@@ -9,9 +9,10 @@
 // Example:
 //   class OnlyFiveHundreds : public fetchpipe::RetryPolicy {
 //     fetchpipe::RetryDecision decide(const fetchpipe::RetryContext& c) override {
-//       if (c.status != 500) return fetchpipe::RetryDecision::stop(fetchpipe::GiveUpReason::not_retryable);
-//       if (c.attempt >= 3) return fetchpipe::RetryDecision::stop(fetchpipe::GiveUpReason::attempts_exhausted);
-//       return fetchpipe::RetryDecision::again();  // after the BackoffPolicy's wait
+//       using fetchpipe::GiveUpReason, fetchpipe::RetryDecision;
+//       if (c.status != 500) return RetryDecision::stop(GiveUpReason::not_retryable);
+//       if (c.attempt >= 3) return RetryDecision::stop(GiveUpReason::attempts_exhausted);
+//       return RetryDecision::again();  // after the BackoffPolicy's wait
 //     }
 //     std::unique_ptr<fetchpipe::RetryPolicy> clone() const override {
 //       return std::make_unique<OnlyFiveHundreds>(*this);

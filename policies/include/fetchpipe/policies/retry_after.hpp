@@ -8,7 +8,7 @@
 //
 // Example:
 //   auto wait = fetchpipe::parse_retry_after("120", std::chrono::system_clock::now());
-//   if (wait) std::cout << std::chrono::duration_cast<std::chrono::seconds>(*wait).count() << '\n';  // 120
+//   if (wait) std::cout << std::chrono::duration_cast<std::chrono::seconds>(*wait).count();  // 120
 #pragma once
 
 #include <chrono>

@@ -25,8 +25,9 @@
 //   options.scheduler = clock;  // every timer of the fetch runs in virtual time
 //   fetchpipe::Client client(options);
 //   std::string body;
-//   client.fetch({.url = "http://svc/x"}, {.on_success = [&](fetchpipe::Response r) { body = r.body; }});
-//   clock->advance(1s);  // the 503, the 1 s backoff and the retry, in virtual time: body == "hello"
+//   client.fetch({.url = "http://svc/x"},
+//                {.on_success = [&](fetchpipe::Response r) { body = r.body; }});
+//   clock->advance(1s);  // the 503, the 1 s wait and the retry, in virtual time: body is "hello"
 #pragma once
 
 #include <atomic>
