@@ -5,7 +5,16 @@
 // delay (decorrelated jitter) or a random engine. Implementations: policies/exponential_backoff.hpp,
 // policies/constant_backoff.hpp.
 //
-//   auto b = fetchpipe::ExponentialBackoff::Options{.initial = 100ms, .multiplier = 2, .max = 10s};
+// Example:
+//   class Linear final : public fetchpipe::BackoffPolicy {  // 100 ms, 200 ms, 300 ms, ...
+//    public:
+//     std::chrono::nanoseconds next_delay(int retry) override { return std::max(retry, 1) * 100ms; }
+//     std::unique_ptr<fetchpipe::BackoffPolicy> clone() const override {
+//       return std::make_unique<Linear>(*this);
+//     }
+//   };
+//   fetchpipe::ClientOptions options;
+//   options.backoff_policy = std::make_shared<Linear>();
 #pragma once
 
 #include <chrono>

@@ -12,10 +12,14 @@
 //      Without on_chunk, the body is buffered into Response::body.
 //   4. An exception thrown by a callback is caught and handed to the client's exception hook.
 //
+// Example:
+//   std::string body;  // must outlive the fetch: the callbacks write it
 //   fetchpipe::Callbacks cb{
-//       .on_success = [](fetchpipe::Response r) { ... },
-//       .on_failure = [](fetchpipe::Error e) { ... },
-//       .on_cancel = [](fetchpipe::Error e) { ... },   // e.kind == ErrorKind::cancelled
+//       .on_success = [&](fetchpipe::Response r) { std::cout << "done: " << r.status << '\n'; },
+//       .on_failure = [](fetchpipe::Error e) { std::cerr << e.message << '\n'; },
+//       .on_cancel = [](fetchpipe::Error) { std::cerr << "cancelled\n"; },  // kind cancelled
+//       .on_chunk = [&](std::string_view chunk) { body.append(chunk); },  // instead of r.body
+//       .on_rewind = [&] { body.clear(); },  // a retry after bytes arrived starts over
 //   };
 #pragma once
 

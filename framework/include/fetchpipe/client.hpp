@@ -4,15 +4,21 @@
 // Configure it in code; the configuration is validated once, when the client is built
 // (std::invalid_argument naming the field and the value). Swapping the transport is one line.
 //
+// Example:
 //   fetchpipe::ClientOptions options;
-//   options.transport = std::make_shared<fetchpipe::CurlTransport>();
-//   options.retry_policy = std::make_shared<fetchpipe::DefaultRetryPolicy>();
-//   options.backoff_policy = std::make_shared<fetchpipe::ExponentialBackoff>();
+//   options.transport = std::make_shared<fetchpipe::CurlTransport>();        // required
+//   options.retry_policy = std::make_shared<fetchpipe::DefaultRetryPolicy>();  // required
+//   options.backoff_policy = std::make_shared<fetchpipe::ExponentialBackoff>();  // required
 //   options.timeouts.overall = 5s;
 //   fetchpipe::Client client(options);
-//   auto handle = client.fetch({.url = "https://example.org/"},
-//                              {.on_success = ..., .on_failure = ..., .on_cancel = ...});
-//   handle.cancel();  // from any thread
+//   std::promise<std::string> body;  // the outcome arrives later, on the callback executor
+//   fetchpipe::FetchHandle handle = client.fetch(
+//       {.url = "https://example.org/"},
+//       {.on_success = [&](fetchpipe::Response r) { body.set_value(std::move(r.body)); },
+//        .on_failure = [&](fetchpipe::Error e) { body.set_value("failed: " + e.message); },
+//        .on_cancel = [&](fetchpipe::Error) { body.set_value("cancelled"); }});
+//   // handle.cancel() from any thread would end it with on_cancel; here we wait for the outcome.
+//   std::cout << body.get_future().get() << '\n';
 //
 // Threads: fetch() and FetchHandle::cancel() are safe from any thread, including from inside
 // callbacks. Destroying the client cancels every fetch in flight and returns only when each

@@ -4,10 +4,12 @@
 // (`GiveUpReason`), the record kept of every attempt (`AttemptRecord`) and the value type
 // handed to `on_failure` and `on_cancel` (`Error`).
 //
-//   client.fetch(request, {.on_failure = [](fetchpipe::Error e) {
-//     fmt::print(stderr, "{} after {} attempts ({})\n", e.message, e.attempts.size(),
-//                fetchpipe::to_string(e.reason));
-//   }});
+// Example:
+//   client.fetch({.url = "http://127.0.0.1:8080/status?code=503"},
+//                {.on_failure = [](fetchpipe::Error e) {
+//                  std::cerr << e.message << " [" << fetchpipe::to_string(e.kind) << ", "
+//                            << fetchpipe::to_string(e.reason) << "]\n";
+//                }});
 #pragma once
 
 #include <chrono>

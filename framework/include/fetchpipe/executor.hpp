@@ -9,8 +9,11 @@
 //     and joins.
 //   - ManualExecutor: queues tasks until the test runs them; deterministic.
 //
+// Example:
 //   auto pool = std::make_shared<fetchpipe::ThreadPoolExecutor>(2);
-//   pool->post([] { fmt::print("on a worker\n"); });
+//   pool->post([] { std::puts("on a worker"); });
+//   fetchpipe::ClientOptions options;
+//   options.callback_executor = pool;  // the client's callbacks now run on these two threads
 #pragma once
 
 #include <condition_variable>

@@ -3,9 +3,10 @@
 // Keeps fields in the order they were added (duplicates allowed, as HTTP allows), and looks names
 // up without regard to case, as RFC 9110 requires.
 //
+// Example:
 //   fetchpipe::Headers h;
 //   h.add("Accept", "application/json");
-//   if (auto v = h.get("accept")) use(*v);
+//   if (auto v = h.get("accept")) std::cout << *v << '\n';  // "application/json"
 #pragma once
 
 #include <optional>

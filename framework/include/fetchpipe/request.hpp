@@ -1,10 +1,12 @@
 // fetchpipe/request.hpp — the request a fetch sends, as a plain value.
 //
+// Example:
 //   fetchpipe::Request req{.method = "POST", .url = "https://api.example/orders",
 //                          .headers = {{"Content-Type", "application/json"},
 //                                      {"Idempotency-Key", "order-42"}},
 //                          .body = R"({"qty":1})"};
-//   req.is_idempotent();  // true: it carries an Idempotency-Key
+//   if (req.is_idempotent()) { /* true: it carries an Idempotency-Key, so it may be retried */ }
+//   if (auto problem = fetchpipe::validate(req)) std::cerr << *problem << '\n';  // none here
 #pragma once
 
 #include <optional>

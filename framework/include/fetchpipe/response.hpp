@@ -1,8 +1,10 @@
 // fetchpipe/response.hpp — the final response a fetch succeeded with, as a plain value.
 //
-//   .on_success = [](fetchpipe::Response r) {
-//     fmt::print("{} from {} after {} attempt(s)\n", r.status, r.final_url, r.attempts.size());
-//   }
+// Example:
+//   fetchpipe::Callbacks callbacks{.on_success = [](fetchpipe::Response r) {
+//     std::cout << r.status << " from " << r.final_url << " after " << r.attempts.size()
+//               << " attempt(s), " << r.body.size() << " bytes\n";
+//   }};
 #pragma once
 
 #include <cstdint>

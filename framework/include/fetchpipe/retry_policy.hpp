@@ -6,12 +6,17 @@
 // The client keeps one policy as a prototype and clone()s it for a fetch when that fetch first
 // needs a decision, so a policy may keep per-fetch state.
 //
+// Example:
 //   class OnlyFiveHundreds : public fetchpipe::RetryPolicy {
 //     fetchpipe::RetryDecision decide(const fetchpipe::RetryContext& c) override {
-//       if (c.status == 500 && c.attempt < 3) return fetchpipe::RetryDecision::retry();
-//       return fetchpipe::RetryDecision::stop(fetchpipe::GiveUpReason::not_retryable);
+//       using fetchpipe::GiveUpReason, fetchpipe::RetryDecision;
+//       if (c.status != 500) return RetryDecision::stop(GiveUpReason::not_retryable);
+//       if (c.attempt >= 3) return RetryDecision::stop(GiveUpReason::attempts_exhausted);
+//       return RetryDecision::again();  // after the BackoffPolicy's wait
 //     }
-//     std::unique_ptr<fetchpipe::RetryPolicy> clone() const override { return std::make_unique<OnlyFiveHundreds>(*this); }
+//     std::unique_ptr<fetchpipe::RetryPolicy> clone() const override {
+//       return std::make_unique<OnlyFiveHundreds>(*this);
+//     }
 //   };
 #pragma once
 

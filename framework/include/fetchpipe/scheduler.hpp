@@ -7,9 +7,10 @@
 //   - ManualScheduler: virtual time for tests; advance() fires due timers in time order on the
 //     calling thread, so a test controls every race and never sleeps.
 //
+// Example:
 //   fetchpipe::ManualScheduler clock;
-//   clock.schedule_after(100ms, [] { fmt::print("fired\n"); });
-//   clock.advance(100ms);  // prints "fired"
+//   clock.schedule_after(100ms, [] { std::puts("fired"); });
+//   clock.advance(100ms);  // prints "fired", at once
 #pragma once
 
 #include <chrono>

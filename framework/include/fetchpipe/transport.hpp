@@ -19,10 +19,25 @@
 //     it had already finished; cancel() is idempotent and never blocks on the network.
 //   - on_body returning false asks the transport to stop: it ends the exchange as if cancelled.
 //
-//   class MyTransport : public fetchpipe::Transport {
-//     std::shared_ptr<fetchpipe::Exchange> start(const fetchpipe::ExchangeSpec& spec,
-//                                                std::shared_ptr<fetchpipe::ExchangeObserver> o) override;
-//     std::string_view name() const override { return "mine"; }
+// Example:
+//   // A transport with no network: every exchange fails to connect. It still keeps the rules:
+//   // the observer is called later, from a timer, never from inside start().
+//   class Offline final : public fetchpipe::Transport {
+//    public:
+//     explicit Offline(std::shared_ptr<fetchpipe::Scheduler> s) : scheduler_(std::move(s)) {}
+//     std::shared_ptr<fetchpipe::Exchange> start(const fetchpipe::ExchangeSpec&,
+//                                                std::shared_ptr<fetchpipe::ExchangeObserver> o) override {
+//       scheduler_->schedule_after(0ms, [o] {
+//         o->on_complete({.error = fetchpipe::ErrorKind::connect_failure, .message = "offline"});
+//       });
+//       return std::make_shared<NothingToCancel>();
+//     }
+//     std::string_view name() const override { return "offline"; }
+//    private:
+//     struct NothingToCancel final : fetchpipe::Exchange {
+//       void cancel() override {}  // it completes on its own at once
+//     };
+//     std::shared_ptr<fetchpipe::Scheduler> scheduler_;
 //   };
 #pragma once
 

@@ -3,8 +3,10 @@
 // Parses absolute http/https URLs, resolves a redirect's Location against the URL it came from,
 // and compares origins (scheme, host, port) so credentials can be dropped across them.
 //
+// Example:
 //   auto url = fetchpipe::Url::parse("http://127.0.0.1:8080/a?b=1");
-//   if (!url) fail(url.error());   // "URL 'x': ..." style message
+//   if (!url) std::cerr << url.error() << '\n';   // "URL '...': ..." names what is wrong
+//   else std::cout << url->origin() << '\n';      // "http://127.0.0.1:8080"
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // fetchpipe/policies/constant_backoff.hpp — the same wait before every retry.
 //
+// Example:
 //   auto backoff = std::make_shared<fetchpipe::ConstantBackoff>(250ms);
 #pragma once
 

@@ -1,4 +1,4 @@
-// fetchpipe/policies/default_retry_policy.hpp — the retry rules of DESIGN.md, configurable.
+// fetchpipe/policies/default_retry_policy.hpp — the default retry rules (docs/design.md), configurable.
 //
 // Retries an attempt when all of these hold, checked in this order (the first that fails gives
 // the reason reported):
@@ -9,7 +9,8 @@
 //      proves the request never left (DNS, connect failure, connect timeout, TLS handshake) and
 //      no redirect was followed in the attempt (a redirect is an answer: the request left), or
 //      `retry_non_idempotent` is set (else reason non_idempotent). A context without a request
-//      counts as non-idempotent.
+//      counts as non-idempotent. (tls_failure is not in the default `retry_on_errors`, so by
+//      default a TLS failure is not retried for any method: rule 1 stops it.)
 // The order is deliberate: an outcome the policy never retries (a 404, a TLS failure) reports
 // not_retryable even on the last attempt, so the reason does not depend on max_attempts; and
 // running out of attempts is reported before idempotency, since no retry was left to refuse.
@@ -18,6 +19,7 @@
 // (the backoff applies). (The pipeline then refuses any wait that
 // would cross the overall deadline.)
 //
+// Example:
 //   fetchpipe::DefaultRetryPolicy policy({.max_attempts = 5, .retry_on_statuses = {503}});
 #pragma once
 

@@ -17,6 +17,7 @@
 // the original's state and shares its clone numbering, so clones of the copy and of the original
 // never repeat a sequence.
 //
+// Example:
 //   fetchpipe::ExponentialBackoff backoff({.initial = 100ms, .multiplier = 2, .max = 10s,
 //                                          .jitter = fetchpipe::Jitter::full, .seed = 42});
 #pragma once

@@ -6,7 +6,9 @@
 // means "now" (zero). Anything else — negative numbers, fractions, garbage, empty — is nullopt, and
 // the caller falls back to its backoff. Huge values saturate instead of overflowing.
 //
-//   auto wait = fetchpipe::parse_retry_after("120", now);  // 120 s
+// Example:
+//   auto wait = fetchpipe::parse_retry_after("120", std::chrono::system_clock::now());
+//   if (wait) std::cout << std::chrono::duration_cast<std::chrono::seconds>(*wait).count();  // 120
 #pragma once
 
 #include <chrono>

@@ -5,7 +5,10 @@
 //   DUR:  a number with a unit: "250ms", "1.5s", "2m". A unit is required.
 //   SIZE: a whole number of bytes with an optional suffix k, M, G (powers of 1024).
 //
-//   auto d = fetchpipe::parse_duration("1.5s");   // 1500ms
+// Example:
+//   fetchpipe::ClientOptions options;
+//   if (auto d = fetchpipe::parse_duration("1.5s")) options.timeouts.attempt = *d;  // 1500 ms
+//   if (auto n = fetchpipe::parse_size("512k")) options.max_body_bytes = *n;        // 524288
 #pragma once
 
 #include <chrono>

@@ -5,9 +5,10 @@
 // flight costs memory (about 20 KiB with its connection), not a thread. Connections are kept alive
 // and reused; easy handles are pooled.
 //
-//   fetchpipe::CurlTransport transport({.user_agent = "my-app/1.0"});
-//   auto exchange = transport.start(spec, observer);   // from any thread
-//   exchange->cancel();                                 // from any thread; completes as cancelled
+// Example:
+//   fetchpipe::ClientOptions options;
+//   options.transport = std::make_shared<fetchpipe::CurlTransport>(
+//       fetchpipe::CurlTransport::Options{.user_agent = "my-app/1.0"});
 //
 // Thread rules:
 //   - The constructor creates exactly one thread, the event loop. It owns every libcurl handle;

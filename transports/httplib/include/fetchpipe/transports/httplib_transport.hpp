@@ -6,8 +6,10 @@
 // transport and a few dozen concurrent requests; for thousands in flight use the curl transport,
 // which costs memory, not threads.
 //
-//   fetchpipe::HttplibTransport transport({.workers = 16});
-//   fetchpipe::Client client(transport, ...);      // or drive transport.start() directly
+// Example:
+//   fetchpipe::ClientOptions options;
+//   options.transport = std::make_shared<fetchpipe::HttplibTransport>(
+//       fetchpipe::HttplibTransport::Options{.workers = 16});
 //
 // Clocks. The exchange deadline (ExchangeSpec::deadline), the stall timeout and Exchange::cancel()
 // really interrupt a blocked call: a watchdog thread shuts the exchange's socket down, which wakes

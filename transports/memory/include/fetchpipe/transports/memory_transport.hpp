@@ -12,11 +12,22 @@
 // Scheduler's timer callbacks (the timer thread for RealScheduler, the thread calling advance()
 // for ManualScheduler), one at a time per exchange.
 //
+// Example:
 //   auto clock = std::make_shared<fetchpipe::ManualScheduler>();
 //   auto memory = std::make_shared<fetchpipe::MemoryTransport>(clock);
-//   memory->script("http://svc/x", {fetchpipe::Scripted::status(503),
+//   memory->script("http://svc/x", {fetchpipe::Scripted::status_code(503),
 //                                   fetchpipe::Scripted::ok("hello")});
-//   // ... client.fetch({.url = "http://svc/x"}, ...); clock->advance(1s);
+//   fetchpipe::ClientOptions options;
+//   options.transport = memory;
+//   options.retry_policy = std::make_shared<fetchpipe::DefaultRetryPolicy>();
+//   options.backoff_policy = std::make_shared<fetchpipe::ConstantBackoff>(1s);
+//   options.callback_executor = std::make_shared<fetchpipe::InlineExecutor>();
+//   options.scheduler = clock;  // every timer of the fetch runs in virtual time
+//   fetchpipe::Client client(options);
+//   std::string body;
+//   client.fetch({.url = "http://svc/x"},
+//                {.on_success = [&](fetchpipe::Response r) { body = r.body; }});
+//   clock->advance(1s);  // the 503, the 1 s wait and the retry, in virtual time: body is "hello"
 #pragma once
 
 #include <atomic>
