@@ -1,5 +1,5 @@
 // A callback executor that throws on post: the client still owes each fetch its callbacks. It
-// runs them on the thread that tried to post (DESIGN.md rule 7: nothing unwinds into the
+// runs them on the thread that tried to post (docs/contract.md: nothing unwinds into the
 // pipeline) and reports the executor's exception through on_callback_exception.
 #include <gtest/gtest.h>
 

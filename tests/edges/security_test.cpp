@@ -1,4 +1,4 @@
-// The safe defaults of DESIGN.md, each on both transports against the fault server (127.0.0.1 and
+// The safe defaults of docs/design.md, each on both transports against the fault server (127.0.0.1 and
 // localhost only): TLS verification on; http and https only, on redirects too; Authorization and
 // Cookie dropped when a redirect changes origin; CR/LF in headers rejected before anything is
 // sent; the response head bounded; the body limit enforced while streaming.

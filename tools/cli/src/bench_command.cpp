@@ -1,4 +1,4 @@
-// `fetchpipe bench`: the throughput table of CLI.md.
+// `fetchpipe bench`: the throughput table of docs/cli.md.
 #include <fmt/format.h>
 #include <unistd.h>
 

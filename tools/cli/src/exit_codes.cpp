@@ -17,7 +17,7 @@ ExitCode exit_code_for(ErrorKind kind) noexcept {
     case ErrorKind::deadline_exceeded: return kExitTimeout;
     case ErrorKind::body_too_large: return kExitBodyTooLarge;
     case ErrorKind::cancelled: return kExitCancelled;
-    // CLI.md has no code of its own for "the library or the machine failed" (a transport refusing
+    // docs/cli.md has no code of its own for "the library or the machine failed" (a transport refusing
     // work, descriptors or memory running out, stdout closed under us). 4 groups it with the
     // failures below HTTP: the fetch did not complete for a reason that is not the server's answer
     // and not a timeout, and a script that retries on 4 is right to retry it. A new code would

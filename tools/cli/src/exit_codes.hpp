@@ -1,4 +1,4 @@
-// exit_codes.hpp — the process exit codes of CLI.md, and how an error kind maps onto them.
+// exit_codes.hpp — the process exit codes of docs/cli.md, and how an error kind maps onto them.
 #pragma once
 
 #include <fetchpipe/error.hpp>

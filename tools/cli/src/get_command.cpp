@@ -28,7 +28,7 @@ namespace {
 
 // After a cancel, how long the fetch gets to report on_cancel before the tool exits anyway: a
 // writer blocked on a full stdout pipe, or cpp-httplib inside getaddrinfo, can delay it, and
-// CLI.md promises exit 130 within a second.
+// docs/cli.md promises exit 130 within a second.
 constexpr auto kCancelGrace = std::chrono::milliseconds{700};
 
 void print_error_line(std::string_view message) { fmt::print(stderr, "fetchpipe: {}\n", printable(message)); }

@@ -1,4 +1,4 @@
-// fetchpipe — the command-line tool. Dispatches to one command; see CLI.md for the contract.
+// fetchpipe — the command-line tool. Dispatches to one command; see docs/cli.md for the contract.
 #include <fmt/format.h>
 
 #include <cstdio>

@@ -1,4 +1,4 @@
-// report.hpp — what `get` tells the user about a fetch: the `--json` object (CLI.md) and the
+// report.hpp — what `get` tells the user about a fetch: the `--json` object (docs/cli.md) and the
 // `-v` line per attempt.
 #pragma once
 
