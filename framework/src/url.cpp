@@ -1,5 +1,6 @@
 #include "fetchpipe/url.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,8 +20,19 @@ std::string lowered(std::string_view s) {
   return out;
 }
 
+// No '%': libcurl percent-decodes a host name ("127%2e0.0.1" connects to 127.0.0.1) while
+// cpp-httplib resolves the text as written, and the origin this class computes would be neither.
+// Refusing it keeps one meaning of "host" across the pipeline and both transports.
 bool is_host_char(char c) {
-  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%';
+  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+// An IPv6 literal in the RFC 4291 text form (inet_pton's grammar); no zone id.
+bool is_ipv6_address(std::string_view text) {
+  if (text.size() >= INET6_ADDRSTRLEN) return false;
+  const std::string copy(text);
+  unsigned char address[16];
+  return ::inet_pton(AF_INET6, copy.c_str(), address) == 1;
 }
 
 // Characters never allowed anywhere in a URL we send: controls, space, DEL.
@@ -110,11 +122,7 @@ Url::ParseResult Url::parse(std::string_view text) {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) return fail("has an unclosed '[' in the host");
     host = authority.substr(1, close - 1);
-    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
-          return is_digit(c) || (to_lower(c) >= 'a' && to_lower(c) <= 'f') || c == ':' || c == '.';
-        })) {
-      return fail("has an invalid IPv6 address");
-    }
+    if (!is_ipv6_address(host)) return fail("has an invalid IPv6 address");
     url.ipv6_ = true;
     auto after = authority.substr(close + 1);
     if (!after.empty()) {
@@ -128,6 +136,9 @@ Url::ParseResult Url::parse(std::string_view text) {
     if (colon != std::string_view::npos) {
       port_text = authority.substr(colon + 1);
       url.explicit_port_ = true;
+    }
+    if (host.find('%') != std::string_view::npos) {
+      return fail("has a percent-encoded host name (write the host name decoded)");
     }
     if (!std::all_of(host.begin(), host.end(), is_host_char)) return fail("has an invalid host name");
   }

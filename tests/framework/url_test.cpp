@@ -46,6 +46,29 @@ TEST(Url, RejectsWhatCannotBeFetched) {
   }
 }
 
+// libcurl (the curl transport) decodes a percent-encoded host, cpp-httplib resolves it as written:
+// the pipeline's origin would match neither. Found by fuzz_url's differential oracle.
+TEST(Url, RejectsPercentEncodedHost) {
+  for (const char* bad : {"http://127%2e0.0.1/", "http://evil.example%40127.0.0.1/", "http://a%2fb/", "http://%00/"}) {
+    auto url = Url::parse(bad);
+    EXPECT_FALSE(url) << bad << " parsed with host " << url->host();
+    if (!url) {
+      EXPECT_NE(url.error().find("percent-encoded host"), std::string::npos) << url.error();
+    }
+  }
+}
+
+// Only the characters were checked: "[1::2::3]" was an IPv6 literal. Found by fuzz_url.
+TEST(Url, RejectsMalformedIpv6Literal) {
+  for (const char* bad : {"http://[1::2::3]/", "http://[::1.2.3.4.5]/", "http://[12345::]/", "http://[:]/",
+                          "http://[fe80::1%25eth0]/"}) {
+    EXPECT_FALSE(Url::parse(bad)) << bad;
+  }
+  for (const char* good : {"http://[::1]/", "http://[::FFFF:127.0.0.1]:8/", "http://[2001:db8::a:b]/"}) {
+    EXPECT_TRUE(Url::parse(good)) << good;
+  }
+}
+
 TEST(Url, ErrorNamesTheScheme) {
   auto url = Url::parse("gopher://h/");
   ASSERT_FALSE(url);
