@@ -21,7 +21,7 @@ struct ExpectedResponse {
   // Set when the body is delimited by one valid Content-Length (no Transfer-Encoding, a status
   // that has a body): the exact body, or nullopt when the input ends before it is complete
   // (then the response is truncated and must not succeed).
-  std::optional<std::optional<std::string>> body;
+  std::optional<std::optional<std::string>> body{};
 };
 
 // True when the input holds a complete response head somewhere: a line end (LF, or CRLF, which

@@ -39,7 +39,7 @@ int loopback_socket(bool listen_on_it, std::uint16_t* port) {
 
 struct Connection {
   int fd = -1;
-  std::string received;
+  std::string received{};
   std::size_t sent = 0;
   bool answering = false;  // the request arrived; writing the response
   bool write_shut = false; // the whole response was written and our side shut down
