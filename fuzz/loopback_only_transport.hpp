@@ -37,16 +37,16 @@ class LoopbackOnlyTransport final : public Transport {
   // Owns the rewritten request for as long as the inner transport may read it (until
   // on_complete returns) and forwards every observer call unchanged.
   struct Redirected final : ExchangeObserver {
-    Redirected(const Request& original, const std::string& url, std::shared_ptr<ExchangeObserver> next)
-        : request(original), next_(std::move(next)) {
+    Redirected(const Request& original, const std::string& url, std::shared_ptr<ExchangeObserver> forward_to)
+        : request(original), next(std::move(forward_to)) {
       request.url = url;
     }
-    void on_head(ResponseHead head) override { next_->on_head(std::move(head)); }
-    bool on_body(std::string_view chunk) override { return next_->on_body(chunk); }
-    void on_complete(ExchangeResult result) override { next_->on_complete(std::move(result)); }
+    void on_head(ResponseHead head) override { next->on_head(std::move(head)); }
+    bool on_body(std::string_view chunk) override { return next->on_body(chunk); }
+    void on_complete(ExchangeResult result) override { next->on_complete(std::move(result)); }
 
     Request request;
-    std::shared_ptr<ExchangeObserver> next_;
+    std::shared_ptr<ExchangeObserver> next;
   };
 
   std::shared_ptr<Transport> inner_;
