@@ -15,7 +15,8 @@
 
 namespace {
 
-using u128 = unsigned __int128;
+// __extension__: gcc -Wpedantic (the replay build) rejects __int128 otherwise; clang accepts both.
+__extension__ typedef unsigned __int128 u128;
 
 bool all_digits(std::string_view s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;

@@ -9,14 +9,51 @@
 //   - resolve() only ever yields http/https URLs (a redirect can never reach another scheme), and
 //     a resolved URL parses again to the same str();
 //   - resolve() of an absolute URL agrees with parse() of it.
+// And, differentially against libcurl's URL parser (curl_url_oracle.hpp, whose header lists each
+// normalisation and why):
+//   - every URL ours accepts (the input, the base, and the str() of every resolved redirect, which
+//     is the text the curl transport hands libcurl) is accepted by libcurl too, with the same
+//     scheme, host, port, path and query, no user info and no zone id: otherwise the pipeline
+//     judges one origin while the connection goes to another;
+//   - where ours resolves a redirect and libcurl does too, both land on the same origin.
+//   URLs libcurl accepts and ours rejects are allowed: ours is stricter on purpose (user info,
+//   zone ids, an empty port or port 0, "http:/x", other schemes, hosts outside [A-Za-z0-9._~-]).
 #include <algorithm>
+#include <string>
 
+#include "curl_url_oracle.hpp"
 #include "fetchpipe/url.hpp"
 #include "fuzz_check.hpp"
 
 namespace {
 
 using fetchpipe::Url;
+
+// Ours accepted `text` as `url`: libcurl must read the same URL out of the same text.
+void compare_with_curl(const Url& url, std::string_view text) {
+  const std::string shown(text.substr(0, 300));
+  const auto theirs = fetchpipe::fuzz::curl_parse(text);
+  FUZZ_CHECK(theirs, "ours accepts '%s' (host '%s'), libcurl rejects it", shown.c_str(), url.host().c_str());
+  FUZZ_CHECK(theirs->scheme == url.scheme(), "'%s': scheme '%s' vs libcurl's '%s'", shown.c_str(),
+             url.scheme().c_str(), theirs->scheme.c_str());
+  FUZZ_CHECK(theirs->user.empty(), "'%s': libcurl sees user info '%s' where ours sees host '%s'", shown.c_str(),
+             theirs->user.c_str(), url.host().c_str());
+  FUZZ_CHECK(theirs->zone.empty(), "'%s': libcurl sees zone id '%s'", shown.c_str(), theirs->zone.c_str());
+  const std::string our_host = url.is_ipv6_literal() ? "[" + url.host() + "]" : url.host();
+  FUZZ_CHECK(fetchpipe::fuzz::host_key(our_host) == fetchpipe::fuzz::host_key(theirs->host),
+             "'%s': host '%s' vs libcurl's '%s'", shown.c_str(), url.host().c_str(), theirs->host.c_str());
+  FUZZ_CHECK(theirs->port == url.port(), "'%s': port %u vs libcurl's %u", shown.c_str(), unsigned{url.port()},
+             theirs->port);
+  const std::string_view target = url.target();
+  const auto q = target.find('?');
+  const std::string path = fetchpipe::fuzz::without_dot_segments(target.substr(0, q));
+  FUZZ_CHECK(path == theirs->path, "'%s': path '%s' (dot segments removed) vs libcurl's '%s'", shown.c_str(),
+             path.c_str(), theirs->path.c_str());
+  const std::optional<std::string> query =
+      q == std::string_view::npos ? std::nullopt : std::optional<std::string>(target.substr(q + 1));
+  FUZZ_CHECK(query == theirs->query, "'%s': query '%s' vs libcurl's '%s'", shown.c_str(),
+             query.value_or("(none)").c_str(), theirs->query.value_or("(none)").c_str());
+}
 
 void check_parsed(const Url& url, std::string_view from) {
   const int shown = static_cast<int>(std::min<std::size_t>(from.size(), 300));
@@ -37,6 +74,7 @@ void check_parsed(const Url& url, std::string_view from) {
   FUZZ_CHECK(again->str() == text, "'%s' parses to '%s'", text.c_str(), again->str().c_str());
   FUZZ_CHECK(again->origin() == url.origin() && again->target() == url.target() && again->same_origin(url),
              "'%s' changes origin or target when parsed again", text.c_str());
+  compare_with_curl(url, text);
 }
 
 }  // namespace
@@ -62,6 +100,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (as_absolute) {
     FUZZ_CHECK(as_absolute->str() == next->str(), "resolve('%s') = '%s' but parse gives '%s'",
                std::string(location).c_str(), next->str().c_str(), as_absolute->str().c_str());
+  }
+  // libcurl following the same Location from the same base must reach the same origin.
+  if (const auto theirs = fetchpipe::fuzz::curl_resolve(base->str(), location)) {
+    const std::string our_host = next->is_ipv6_literal() ? "[" + next->host() + "]" : next->host();
+    FUZZ_CHECK(theirs->scheme == next->scheme() && theirs->port == next->port() &&
+                   fetchpipe::fuzz::host_key(theirs->host) == fetchpipe::fuzz::host_key(our_host),
+               "Location '%s' from '%s': ours goes to %s, libcurl to %s://%s:%u", std::string(location).c_str(),
+               base->str().c_str(), next->origin().c_str(), theirs->scheme.c_str(), theirs->host.c_str(), theirs->port);
   }
   const bool scheme_relative = location.starts_with("//");
   if (!as_absolute && !scheme_relative) {
