@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 
+#include "response_framing.hpp"
 #include "time_math.hpp"
 
 namespace fetchpipe::detail {
@@ -28,17 +28,6 @@ constexpr std::size_t kExcerptBytes = 512;
 // error page leaves the connection reusable; past it, closing the connection is cheaper than
 // reading on, and a hostile server cannot keep the attempt busy with an endless error body.
 constexpr std::uint64_t kDrainBytes = 64 * 1024;
-
-// The announced body length, when the response has a body and says how long it is.
-std::optional<std::uint64_t> announced_length(const ResponseHead& head, std::string_view method) {
-  if (method == "HEAD" || head.status == 204 || head.status == 304 || head.status < 200) return std::nullopt;
-  const auto value = head.headers.get("Content-Length");
-  if (!value) return std::nullopt;
-  std::uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (ec != std::errc{} || end != value->data() + value->size()) return std::nullopt;
-  return n;
-}
 
 // Inside Client::fetch or FetchHandle::cancel on this thread: an inline executor must not run a
 // callback now (contract rule 3), whichever path decided the outcome.
@@ -133,6 +122,8 @@ void FetchOperation::launch_exchange() {
     body_.clear();
     exchange_bytes_ = 0;
     abort_reason_.reset();
+    abort_message_.clear();
+    expected_length_.reset();
     const auto& options = core_.options;
     spec.request = hop_request_ ? &*hop_request_ : &request_;
     spec.deadline = attempt_deadline_;
@@ -181,19 +172,28 @@ void FetchOperation::on_head(ResponseHead head) {
     if (decided_ || !in_exchange_) return;
     head_ = std::move(head);
     have_head_ = true;
+    const auto framing = framing_of(head_, (hop_request_ ? *hop_request_ : request_).method);
     if (redirect) {
       mode_ = BodyMode::discard;
     } else if (accepted) {
       mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
       const auto& limit = core_.options.max_body_bytes;
-      const auto& sent = hop_request_ ? *hop_request_ : request_;
-      if (const auto length = announced_length(head_, sent.method); limit && length && *length > *limit) {
+      expected_length_ = framing.length;
+      if (!framing.problem && limit && framing.length && *framing.length > *limit) {
         abort_reason_ = ErrorKind::body_too_large;  // refused before any byte of it is read
-        stop = exchange_;  // null while start() has not returned: on_body then stops it
+        abort_message_ = fmt::format("the body ({} bytes announced) exceeds the limit of {} bytes", *framing.length, *limit);
       }
     } else {
       mode_ = BodyMode::keep_excerpt;
     }
+    // A broken head of a response we accept, or an interim status handed over as final, is
+    // counted as a reset: the connection carried something that is not this response.
+    if (framing.problem && (mode_ != BodyMode::keep_excerpt || status < 200)) {
+      abort_reason_ = ErrorKind::connection_reset;
+      abort_message_ = *framing.problem;
+    }
+    // null while start() has not returned: on_body then stops it
+    if (abort_reason_) stop = exchange_;
   }
   if (stop) stop->cancel();
 }
@@ -211,6 +211,7 @@ bool FetchOperation::on_body(std::string_view chunk) {
       const auto& limit = core_.options.max_body_bytes;
       if (limit && exchange_bytes_ > *limit) {
         abort_reason_ = ErrorKind::body_too_large;
+        abort_message_ = fmt::format("the body exceeds the limit of {} bytes", *limit);
         return false;
       }
     } else if (exchange_bytes_ > kDrainBytes) {
@@ -263,9 +264,7 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
                             (mode_ == BodyMode::keep_excerpt || !result.error || drain_stopped_ ||
                              *result.error == ErrorKind::connection_reset);
   if (abort_reason_) {
-    attempt_failed(lock, *abort_reason_,
-                   fmt::format("the body exceeds the limit of {} bytes", core_.options.max_body_bytes.value_or(0)),
-                   status);
+    attempt_failed(lock, *abort_reason_, std::move(abort_message_), status);
   } else if (result.error && !head_decides) {
     ErrorKind kind = *result.error;
     // The transport saw one deadline; which clock set it decides what the user is told.
@@ -278,6 +277,8 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
                    std::nullopt);
   } else if (mode_ == BodyMode::discard) {
     handle_redirect(lock);
+  } else if (auto mismatch = body_mismatch(Framing{expected_length_, {}}, exchange_bytes_)) {
+    attempt_failed(lock, ErrorKind::connection_reset, std::move(*mismatch), status);
   } else if (mode_ == BodyMode::buffer || mode_ == BodyMode::stream) {
     decide_success();
     lock.unlock();

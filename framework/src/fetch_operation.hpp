@@ -156,6 +156,8 @@ class FetchOperation final : public ExchangeObserver,
   std::string body_;
   std::uint64_t exchange_bytes_ = 0;
   std::optional<ErrorKind> abort_reason_;  // why the pipeline stopped the exchange itself
+  std::string abort_message_;              // and what to tell the user
+  std::optional<std::uint64_t> expected_length_;  // an accepted response's Content-Length
   bool drain_stopped_ = false;             // a rejected body passed the drain bound: we stopped it
   bool committed_ = false;                 // bytes reached on_chunk since the last rewind
   std::uint64_t bytes_delivered_ = 0;

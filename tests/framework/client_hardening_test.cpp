@@ -182,6 +182,87 @@ TEST(ClientHardening, ContentLengthOverTheLimitFailsAtTheHeadButNotForHead) {
   EXPECT_EQ(get.error->kind, ErrorKind::body_too_large);
 }
 
+// ---- framing: one reading of the head on every transport ---------------------------------------
+
+Scripted answer_with_lengths(std::vector<std::string> lengths, std::string body, int status = 200) {
+  auto s = Scripted::status_code(status, std::move(body));
+  for (auto& l : lengths) s.headers.add("Content-Length", std::move(l));
+  return s;
+}
+
+TEST(ClientFraming, ABrokenContentLengthIsNeverASuccess) {
+  for (const auto& lengths : std::vector<std::vector<std::string>>{
+           {"3", "5"}, {"3, 5"}, {"+0x2"}, {"5\xc5"}, {"-1"}, {""}, {"99999999999999999999999"}}) {
+    VirtualClient v;
+    v.memory->script("http://a.test/x", {answer_with_lengths(lengths, "hello")});
+    Client client(v.options({.max_attempts = 1}));
+    Recorder rec;
+    client.fetch({.url = "http://a.test/x"}, rec.callbacks());
+    v.settle();
+    ASSERT_TRUE(rec.error) << lengths[0];
+    EXPECT_EQ(rec.error->kind, ErrorKind::connection_reset) << lengths[0];
+    EXPECT_NE(rec.error->message.find("invalid response"), std::string::npos) << rec.error->message;
+  }
+}
+
+TEST(ClientFraming, RepeatedEqualLengthsAreOne) {
+  for (const auto& lengths : std::vector<std::vector<std::string>>{{"5", "5"}, {"5, 5"}, {" 5 "}}) {
+    VirtualClient v;
+    v.memory->script("http://a.test/x", {answer_with_lengths(lengths, "hello")});
+    Client client(v.options());
+    Recorder rec;
+    client.fetch({.url = "http://a.test/x"}, rec.callbacks());
+    v.settle();
+    ASSERT_TRUE(rec.response) << lengths[0] << ": " << (rec.error ? rec.error->message : "");
+    EXPECT_EQ(rec.response->body, "hello");
+  }
+}
+
+TEST(ClientFraming, ABodyShorterOrLongerThanAnnouncedIsRetriedAsAReset) {
+  VirtualClient v;
+  v.memory->script("http://a.test/short", {answer_with_lengths({"10"}, "hello"), Scripted::ok("whole")});
+  v.memory->script("http://a.test/long", {answer_with_lengths({"2"}, "hello"), Scripted::ok("whole")});
+  Client client(v.options());
+  Recorder short_body;
+  Recorder long_body;
+  client.fetch({.url = "http://a.test/short"}, short_body.callbacks());
+  client.fetch({.url = "http://a.test/long"}, long_body.callbacks());
+  v.advance(1s, 10ms);
+  ASSERT_TRUE(short_body.response);
+  ASSERT_TRUE(long_body.response);
+  EXPECT_EQ(short_body.response->attempts[0].error, ErrorKind::connection_reset);
+  EXPECT_NE(short_body.response->attempts[0].message.find("5 of 10"), std::string::npos)
+      << short_body.response->attempts[0].message;
+  EXPECT_EQ(long_body.response->attempts[0].error, ErrorKind::connection_reset);
+}
+
+TEST(ClientFraming, AnInterimStatusIsNeverFinal) {
+  for (const int status : {100, 102, 103, 101}) {
+    VirtualClient v;
+    v.memory->script("http://a.test/x", {Scripted::status_code(status)});
+    Client client(v.options({.max_attempts = 1}));
+    Recorder rec;
+    client.fetch({.url = "http://a.test/x"}, rec.callbacks());
+    v.settle();
+    ASSERT_TRUE(rec.error) << status;
+    EXPECT_EQ(rec.error->kind, ErrorKind::connection_reset) << status;
+  }
+}
+
+TEST(ClientFraming, HeadAnd204IgnoreTheAnnouncedLength) {
+  VirtualClient v;
+  v.memory->script("http://a.test/head", {answer_with_lengths({"1000"}, "")});
+  v.memory->script("http://a.test/none", {answer_with_lengths({"1000"}, "", 204)});
+  Client client(v.options());
+  Recorder head;
+  Recorder none;
+  client.fetch({.method = "HEAD", .url = "http://a.test/head"}, head.callbacks());
+  client.fetch({.url = "http://a.test/none"}, none.callbacks());
+  v.settle();
+  EXPECT_TRUE(head.response) << (head.error ? head.error->message : "");
+  EXPECT_TRUE(none.response) << (none.error ? none.error->message : "");
+}
+
 // ---- RetryContext: exactly one of error and status ----------------------------------------------
 
 struct ContextLog final : RetryPolicy {
