@@ -254,8 +254,12 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
   }
   FETCHPIPE_SET(CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
   FETCHPIPE_SET(CURLOPT_SSL_VERIFYHOST, tls.verify_peer ? 2L : 0L);
-  if (!tls.ca_file.empty()) FETCHPIPE_SET(CURLOPT_CAINFO, tls.ca_file.c_str());
-  if (!tls.ca_path.empty()) FETCHPIPE_SET(CURLOPT_CAPATH, tls.ca_path.c_str());
+  // Either option REPLACES the system store: libcurl keeps its compiled-in default for the one
+  // not set (Debian: /etc/ssl/certs), which would keep every public CA trusted. Both set: both.
+  if (!tls.ca_file.empty() || !tls.ca_path.empty()) {
+    FETCHPIPE_SET(CURLOPT_CAINFO, tls.ca_file.empty() ? nullptr : tls.ca_file.c_str());
+    FETCHPIPE_SET(CURLOPT_CAPATH, tls.ca_path.empty() ? nullptr : tls.ca_path.c_str());
+  }
 #undef FETCHPIPE_SET
 
   bool sends_body = false;
