@@ -264,6 +264,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   if (path == "/redirect-to") return redirect_to(request);
   if (path == "/echo") return echo(request);
   if (path == "/big-header") return big_header(request);
+  if (path == "/close-after-read") return fault_plan(Fault::close);
   return text(404, fmt::format("no endpoint {}\n", path));
 }
 
@@ -284,6 +285,7 @@ std::string endpoint_summary() {
          "  /redirect-to?url=U&code=R                redirects to U\n"
          "  /echo                                    describes method, target, headers, body\n"
          "  /big-header?bytes=N&lines=L              200 with ~N header bytes in L X-Big-i headers\n"
+         "  /close-after-read                        reads the request, closes without answering\n"
          "  (any endpoint) key=K                     counted per key\n";
 }
 

@@ -35,7 +35,8 @@ struct RequestInfo {
   [[nodiscard]] const std::string* param(std::string_view name) const;
 };
 
-enum class Fault { none, hang, reset };
+// close: read the request, then close the connection (FIN) without a byte of answer.
+enum class Fault { none, hang, reset, close };
 
 // What to answer. Carried out in this order: wait `delay`; then `fault`, if any, replaces the
 // response; otherwise send status, headers and a body that is either `body` or a generated

@@ -362,6 +362,7 @@ struct EventListener::Loop {
       return;
     }
     if (plan.fault == Fault::reset) return reset(c);
+    if (plan.fault == Fault::close) return close(c);
     if (plan.fault == Fault::hang) {
       c.state = State::hanging;
       return;

@@ -242,6 +242,13 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
   FETCHPIPE_SET(CURLOPT_CONNECTTIMEOUT_MS, to_ms_at_least_1(t.spec.connect_timeout));
   FETCHPIPE_SET(CURLOPT_MAXAGE_CONN, static_cast<long>(options.max_idle_connection_age.count()));
   FETCHPIPE_SET(CURLOPT_QUICK_EXIT, 1L);  // do not wait for a stuck resolver thread at cleanup
+  if (!request.is_idempotent()) {
+    // libcurl re-sends a request, body included, when a REUSED connection closes after the
+    // request went out and before any response byte. A non-idempotent request must reach the
+    // server at most once per attempt the pipeline records, so it never rides a reused
+    // connection (a fresh one is never retried that way).
+    FETCHPIPE_SET(CURLOPT_FRESH_CONNECT, 1L);
+  }
   if (options.tcp_keepalive) {
     FETCHPIPE_SET(CURLOPT_TCP_KEEPALIVE, 1L);
     FETCHPIPE_SET(CURLOPT_TCP_KEEPIDLE, static_cast<long>(options.tcp_keepalive_idle.count()));

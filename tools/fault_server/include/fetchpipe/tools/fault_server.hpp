@@ -24,7 +24,7 @@
 //   sockets, so it can reset a connection (SO_LINGER {1,0}).
 // * With `tls = true`, a second listener (`tls_base_url()`, `tls_port()`) serves the same
 //   endpoints over HTTPS through cpp-httplib's SSLServer on a fixed thread pool. cpp-httplib gives
-//   a handler no socket, so there `/reset` and `fault=reset` answer 501; `/hang` and `/delay` hold
+//   a handler no socket, so there `/reset`, `/close-after-read` and `fault=reset` answer 501; `/hang` and `/delay` hold
 //   a pool thread each (size the pool with `tls_threads`), and `/hang` is released only by stop().
 //
 // Endpoints (any method; every query parameter is optional; unknown paths give 404)
@@ -74,6 +74,9 @@
 //                             200 "big header\n" whose head carries about N header bytes (default
 //                             1 MiB, at most 64 MiB) in L headers X-Big-1..X-Big-L (default 1) of
 //                             N/L pattern bytes each: for testing that clients bound the head.
+//   /close-after-read         reads the request, then closes the connection (FIN) without
+//                             answering (libcurl: GOT_NOTHING 52). On a kept-alive connection
+//                             this is the case where a client may silently re-send.
 //
 // Counters: every request carrying `key=K` (any endpoint) increments count(K), before the
 // endpoint runs; every request increments total_count().
