@@ -255,8 +255,9 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
     FETCHPIPE_SET(CURLOPT_TCP_KEEPINTVL, static_cast<long>(options.tcp_keepalive_interval.count()));
   }
   if (!options.user_agent.empty()) FETCHPIPE_SET(CURLOPT_USERAGENT, options.user_agent.c_str());
-  if (t.spec.max_body_bytes) {
+  if (t.spec.max_body_bytes && request.method != "HEAD") {
     // Refuses early when Content-Length says too much; chunked bodies are counted in on_write.
+    // Not for HEAD: its Content-Length describes a body that is never sent.
     FETCHPIPE_SET(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(*t.spec.max_body_bytes));
   }
   FETCHPIPE_SET(CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
