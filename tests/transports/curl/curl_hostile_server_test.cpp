@@ -36,5 +36,41 @@ TEST_F(CurlTransportTest, Hostile_GetOfTheSameResourceIsStillRefused) {
   EXPECT_EQ(*result.error, ErrorKind::body_too_large) << result.message;
 }
 
+// A head just inside the 256 KiB bound: 12 000 short fields (~125 KiB), then ~120 KiB of
+// one-byte continuation lines (~30 000). Rebuilding the head per continuation line is quadratic:
+// measured 0.4 s here without the fields, SECONDS with them, all on the loop thread, stalling
+// every other transfer. Linear unfolding takes milliseconds.
+TEST_F(CurlTransportTest, Hostile_ObsFoldFloodIsUnfoldedInLinearTime) {
+  constexpr int kFields = 12000;
+  constexpr int kBytes = 120 * 1024;
+  Call call(url("/folded-header?width=1&fields=" + std::to_string(kFields) + "&bytes=" + std::to_string(kBytes)),
+            60s);
+  const auto begin = Clock::now();
+  const auto result = call.run(transport_);
+  const auto took = ms_between(begin, call.recorder->completed_at());
+  ASSERT_FALSE(result.error) << result.message;
+  EXPECT_LT(took, 1500ms) << "unfolding is not linear";
+  const auto head = call.recorder->head();
+  EXPECT_EQ(head.headers.get("F1"), "a");
+  EXPECT_EQ(head.headers.get("F" + std::to_string(kFields)), "a");
+  const auto value = head.headers.get("X-Folded");
+  ASSERT_TRUE(value.has_value());
+  // "a" then " a" per continuation line (CR LF SP a = 4 bytes each), joined by one space.
+  const std::size_t lines = kBytes / 4;
+  EXPECT_EQ(value->size(), 1 + 2 * lines);
+  EXPECT_EQ(value->substr(0, 7), "a a a a");
+  EXPECT_EQ(value->find_first_not_of("a "), std::string_view::npos);
+  EXPECT_EQ(call.recorder->body(), "folded header\n");
+}
+
+// A short fold: the pieces joined by one space, the fields before it kept.
+TEST_F(CurlTransportTest, Hostile_FoldedValueIsJoinedWithOneSpace) {
+  Call call(url("/folded-header?width=3&bytes=12"));
+  const auto result = call.run(transport_);
+  ASSERT_FALSE(result.error) << result.message;
+  EXPECT_EQ(call.recorder->head().headers.get("X-Folded"), "abc abc abc");
+  EXPECT_TRUE(call.recorder->head().headers.contains("Content-Type"));
+}
+
 }  // namespace
 }  // namespace fetchpipe

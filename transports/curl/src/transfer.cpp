@@ -45,6 +45,15 @@ void arm_stall(Transfer& t) {
   }
 }
 
+// Adds the field held back for continuation lines, if any, to the head.
+void close_field(Transfer& t) {
+  if (!t.field_open) return;
+  t.field_open = false;
+  t.head.headers.add(std::move(t.field_name), std::move(t.field_value));
+  t.field_name.clear();
+  t.field_value.clear();
+}
+
 // CURLOPT_HEADERFUNCTION: one complete header line per call, CRLF included. Parses status lines
 // and fields; a 1xx head is dropped when its blank line arrives, so only the final head is kept.
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -59,6 +68,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   const std::string_view line{data, length};
   if (line.starts_with("HTTP/")) {
     // A new head begins (after a 1xx, or a proxy's CONNECT answer): forget the previous one.
+    t.field_open = false;
     t.head.headers.clear();
     t.head.status = 0;
     t.head_complete = false;
@@ -72,6 +82,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   }
   const std::string_view content = trim(line);
   if (content.empty()) {
+    close_field(t);
     if (t.head.status >= 200 || t.head.status == 0) {
       t.head_complete = true;
       arm_stall(t);
@@ -80,22 +91,18 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     }
     return length;
   }
-  if ((line.front() == ' ' || line.front() == '\t') && t.head.headers.size() > 0) {
-    // obs-fold continuation (RFC 9112 section 5.2): append to the previous value. Headers has no
-    // mutable access, so rebuild the last field; folded headers are rare.
-    Headers rebuilt;
-    std::size_t i = 0;
-    const std::size_t last = t.head.headers.size() - 1;
-    for (const auto& [name, value] : t.head.headers) {
-      rebuilt.add(name, i++ == last ? value + " " + std::string(content) : value);
-    }
-    t.head.headers = std::move(rebuilt);
+  if ((line.front() == ' ' || line.front() == '\t') && t.field_open) {
+    // obs-fold continuation (RFC 9112 section 5.2): joined to the open field's value by one
+    // space. Appending to the held-back field keeps a flood of continuation lines linear.
+    t.field_value.append(" ").append(content);
     return length;
   }
+  close_field(t);
   const auto colon = content.find(':');
   if (colon == std::string_view::npos) return length;  // not a field: ignore rather than fail
-  t.head.headers.add(std::string(trim(content.substr(0, colon))),
-                     std::string(trim(content.substr(colon + 1))));
+  t.field_name.assign(trim(content.substr(0, colon)));
+  t.field_value.assign(trim(content.substr(colon + 1)));
+  t.field_open = true;
   return length;
 }
 

@@ -75,6 +75,11 @@ class Transfer final : public Exchange, public std::enable_shared_from_this<Tran
   AbortReason abort = AbortReason::none;
   std::string abort_message;          // what an observer threw
   std::size_t head_bytes = 0;         // response-head bytes seen (bounded by kMaxResponseHeadBytes)
+  // The last field line, held back until a line that is not a continuation of it (obs-fold)
+  // arrives, so folding appends instead of rebuilding the head.
+  bool field_open = false;
+  std::string field_name;
+  std::string field_value;
 };
 
 // Shared header lists that stop libcurl from adding headers the user did not ask for when a body

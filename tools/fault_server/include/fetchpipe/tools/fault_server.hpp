@@ -74,6 +74,12 @@
 //                             200 "big header\n" whose head carries about N header bytes (default
 //                             1 MiB, at most 64 MiB) in L headers X-Big-1..X-Big-L (default 1) of
 //                             N/L pattern bytes each: for testing that clients bound the head.
+//   /folded-header?bytes=N&width=W&fields=F
+//                             200 "folded header\n" with F short fields F1..FF (value "a",
+//                             default 0), then one header X-Folded whose value goes on
+//                             over obs-fold continuation lines (CRLF SP + W pattern bytes, W
+//                             default 1) for about N head bytes (default 256 KiB): for testing
+//                             that clients unfold in linear time.
 //   /close-after-read         reads the request, then closes the connection (FIN) without
 //                             answering (libcurl: GOT_NOTHING 52). On a kept-alive connection
 //                             this is the case where a client may silently re-send.
