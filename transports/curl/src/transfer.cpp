@@ -34,7 +34,9 @@ bool observer_threw(Transfer& t, const char* where) {
   return false;
 }
 
-// The stall clock runs from the end of the final head: "no body byte for that long".
+// The stall clock: "no response byte (head or body) for that long, at any point after the
+// request was sent". Armed when libcurl is about to send the request on a ready connection
+// (CURLOPT_PREREQFUNCTION), pushed back by every header line and body piece.
 void arm_stall(Transfer& t) {
   if (!t.spec.stall_timeout || t.stall_armed) return;
   t.stall_armed = true;
@@ -54,11 +56,22 @@ void close_field(Transfer& t) {
   t.field_value.clear();
 }
 
+void stall_saw_bytes(Transfer& t) {
+  if (t.stall_armed) t.stall_due = Clock::now() + *t.spec.stall_timeout;
+}
+
+// CURLOPT_PREREQFUNCTION: the connection (and TLS) is ready and the request goes out next.
+int on_request_ready(void* user, char*, char*, int, int) {
+  arm_stall(*static_cast<Transfer*>(user));
+  return CURL_PREREQFUNC_OK;
+}
+
 // CURLOPT_HEADERFUNCTION: one complete header line per call, CRLF included. Parses status lines
 // and fields; a 1xx head is dropped when its blank line arrives, so only the final head is kept.
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto& t = *static_cast<Transfer*>(user);
   const std::size_t length = size * count;
+  stall_saw_bytes(t);
   if (t.head_fired) return length;  // trailers after the body: not reported
   t.head_bytes += length;
   if (t.head_bytes > kMaxResponseHeadBytes) {
@@ -85,7 +98,6 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     close_field(t);
     if (t.head.status >= 200 || t.head.status == 0) {
       t.head_complete = true;
-      arm_stall(t);
     } else {
       t.head.headers.clear();  // interim 1xx response: not reported
     }
@@ -121,7 +133,7 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
     t.abort = AbortReason::body_too_large;
     return CURL_WRITEFUNC_ERROR;
   }
-  if (t.stall_armed) t.stall_due = Clock::now() + *t.spec.stall_timeout;
+  stall_saw_bytes(t);
   try {
     if (!t.observer->on_body(std::string_view{data, length})) {
       t.abort = AbortReason::observer_stopped;
@@ -240,6 +252,10 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
   FETCHPIPE_SET(CURLOPT_WRITEDATA, static_cast<void*>(&t));
   FETCHPIPE_SET(CURLOPT_HEADERFUNCTION, &on_header);
   FETCHPIPE_SET(CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  if (t.spec.stall_timeout) {
+    FETCHPIPE_SET(CURLOPT_PREREQFUNCTION, &on_request_ready);
+    FETCHPIPE_SET(CURLOPT_PREREQDATA, static_cast<void*>(&t));
+  }
   // The loop must see every socket open and close to keep its epoll set exact without an
   // epoll_ctl per request (see event_loop.cpp).
   FETCHPIPE_SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
