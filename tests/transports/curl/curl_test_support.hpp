@@ -24,6 +24,14 @@ using namespace std::chrono_literals;
 
 inline constexpr auto kWait = 10s;
 
+// How late a clock of the loop (deadline, stall, connect) may fire on a noisy machine; the loop
+// itself is accurate to about a millisecond. Sanitizers slow everything down.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr auto kLateness = 1000ms;
+#else
+inline constexpr auto kLateness = 250ms;
+#endif
+
 // Records what the transport reports for one exchange and checks the call order as it goes.
 class Recorder final : public ExchangeObserver {
  public:
