@@ -9,7 +9,7 @@
 namespace fetchpipe::conformance {
 
 class ServerSuite : public ::testing::TestWithParam<std::string> {
- protected:
+ public:
   static void SetUpTestSuite() { server_ = new tools::FaultServer(); }
   static void TearDownTestSuite() {
     delete server_;

@@ -249,6 +249,18 @@ int Counters::get(const std::string& key) const {
   return it == by_key_.end() ? 0 : it->second;
 }
 
+void Counters::record_abort(const std::string* key) {
+  if (key == nullptr) return;
+  std::lock_guard lock(mutex_);
+  ++aborted_by_key_[*key];
+}
+
+int Counters::aborted(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  const auto it = aborted_by_key_.find(key);
+  return it == aborted_by_key_.end() ? 0 : it->second;
+}
+
 std::int64_t Counters::total() const {
   std::lock_guard lock(mutex_);
   return total_;
@@ -258,6 +270,7 @@ void Counters::reset() {
   std::lock_guard lock(mutex_);
   total_ = 0;
   by_key_.clear();
+  aborted_by_key_.clear();
 }
 
 Plan plan_for(const RequestInfo& request, Counters& counters) {

@@ -85,7 +85,8 @@
 //                             this is the case where a client may silently re-send.
 //
 // Counters: every request carrying `key=K` (any endpoint) increments count(K), before the
-// endpoint runs; every request increments total_count().
+// endpoint runs; every request increments total_count(). aborted(K) counts those the client
+// abandoned (closed the connection) while they were delayed, hanging or dripping.
 //
 // Threads: all public methods may be called from any thread. stop() is idempotent and prompt
 // (well under a second) even while requests hang, drip or wait: every wait is interruptible.
@@ -156,6 +157,10 @@ class FaultServer {
 
   // Requests seen with `key=K` since start or the last reset_counts().
   [[nodiscard]] int count(const std::string& key) const;
+  // Requests with `key=K` whose client closed the connection while the plain listener delayed,
+  // hung or dripped the answer (the client gave up: a cancel or timeout reached the socket).
+  // Counted when the close is seen, so a test can time a client's abort. Plain listener only.
+  [[nodiscard]] int aborted(const std::string& key) const;
   // Every request seen, on any listener, since start or the last reset_counts().
   [[nodiscard]] std::int64_t total_count() const;
   void reset_counts();
