@@ -40,16 +40,28 @@ TEST_F(CurlTransportTest, Hostile_GetOfTheSameResourceIsStillRefused) {
 // one-byte continuation lines (~30 000). Rebuilding the head per continuation line is quadratic:
 // measured 0.4 s here without the fields, SECONDS with them, all on the loop thread, stalling
 // every other transfer. Linear unfolding takes milliseconds.
+//
+// Under ASan the same head takes ~7.5 s even with linear unfolding (not investigated; libcurl,
+// uninstrumented, reallocates a folded value per line for its own header store, and ASan's
+// allocator makes big reallocations slow), so the bound only checks for a hang there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr auto kFoldBound = 30000ms;
+#else
+constexpr auto kFoldBound = 1500ms;
+#endif
+
 TEST_F(CurlTransportTest, Hostile_ObsFoldFloodIsUnfoldedInLinearTime) {
   constexpr int kFields = 12000;
   constexpr int kBytes = 120 * 1024;
   Call call(url("/folded-header?width=1&fields=" + std::to_string(kFields) + "&bytes=" + std::to_string(kBytes)),
             60s);
   const auto begin = Clock::now();
-  const auto result = call.run(transport_);
+  call.exchange = transport_.start(call.spec, call.recorder);
+  ASSERT_TRUE(call.recorder->done_within(60s));
+  const auto result = call.recorder->wait();
   const auto took = ms_between(begin, call.recorder->completed_at());
   ASSERT_FALSE(result.error) << result.message;
-  EXPECT_LT(took, 1500ms) << "unfolding is not linear";
+  EXPECT_LT(took, kFoldBound) << "unfolding is not linear";
   const auto head = call.recorder->head();
   EXPECT_EQ(head.headers.get("F1"), "a");
   EXPECT_EQ(head.headers.get("F" + std::to_string(kFields)), "a");
