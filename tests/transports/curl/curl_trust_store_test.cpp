@@ -185,6 +185,8 @@ TEST_F(CurlTrustStoreTest, CaFileOrCaPathReplacesTheCompiledInSystemStore) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a private mount namespace";
   std::string why;
   auto results = run_in_private_store(why);
+  // A container without CAP_SYS_ADMIN cannot make the namespace: an environment limit, said so.
+  if (why.starts_with("cannot bind-mount")) GTEST_SKIP() << why;
   ASSERT_TRUE(why.empty()) << why;
   // Control: with no option libcurl uses its compiled-in store, which here trusts the server.
   EXPECT_EQ(results["system store"], "ok");
