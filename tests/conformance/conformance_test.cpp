@@ -5,25 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conformance_support.hpp"
+#include "server_suite.hpp"
 #include "loopback.hpp"
 
 namespace fetchpipe::conformance {
 namespace {
 
-class Conformance : public ::testing::TestWithParam<std::string> {
- protected:
-  static void SetUpTestSuite() { server_ = new tools::FaultServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static std::string url(const std::string& path) { return server_->url(path); }
-  static tools::FaultServer& server() { return *server_; }
-
-  static tools::FaultServer* server_;
-};
-tools::FaultServer* Conformance::server_ = nullptr;
+class Conformance : public ServerSuite {};
 
 
 TEST_P(Conformance, FixedBody) {

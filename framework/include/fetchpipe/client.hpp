@@ -50,7 +50,8 @@ struct Timeouts {
   std::chrono::nanoseconds connect{std::chrono::seconds{10}};
   // One attempt from start to the last body byte, redirects included. Must be > 0. Default 30 s.
   std::chrono::nanoseconds attempt{std::chrono::seconds{30}};
-  // Fail the attempt when no body byte arrives for this long. Must be > 0 if set. Default: none.
+  // Fail the attempt when no response byte (head or body) arrives for this long at any point after
+  // the request was sent (connect time not counted). Must be > 0 if set. Default: none.
   std::optional<std::chrono::nanoseconds> stall{};
   // Overall deadline over every attempt and every wait. Must be > 0 if set. Default: none.
   // The pipeline keeps a timer of its own for it: the fetch ends at the deadline even when the

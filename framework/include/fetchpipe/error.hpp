@@ -31,7 +31,7 @@ enum class ErrorKind {
   tls_failure,         // handshake or certificate verification failed; not retried
   connection_reset,    // connection reset or closed before the response was complete; retried
   attempt_timeout,     // one attempt, body included, took longer than the attempt timeout; retried
-  stall_timeout,       // no body byte arrived for the stall timeout; retried
+  stall_timeout,       // no response byte for the stall timeout after the request was sent; retried
   deadline_exceeded,   // the overall deadline passed; never retried
   http_status,         // the final response was not accepted (by default: not 2xx)
   body_too_large,      // the body exceeded the configured limit; not retried

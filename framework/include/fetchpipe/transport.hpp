@@ -67,7 +67,10 @@ struct ExchangeSpec {
   const Request* request = nullptr;  // valid until on_complete returns; URL already validated
   TimePoint deadline{};              // the exchange must end by then (body included)
   std::chrono::nanoseconds connect_timeout{std::chrono::seconds{10}};  // TCP + TLS handshake
-  std::optional<std::chrono::nanoseconds> stall_timeout{};  // max gap between body bytes
+  // Stall: no response byte (head or body) for this long at any point after the request was
+  // sent (the clock starts when the request goes out on a ready connection, and every byte
+  // received restarts it) ends the exchange with stall_timeout. Connect time is not counted.
+  std::optional<std::chrono::nanoseconds> stall_timeout{};
   // A hint: a transport may refuse a body longer than this. The Client leaves it unset: whether
   // its limit applies depends on the status (a rejected response's body never fails the
   // attempt), so it checks Content-Length itself once it knows the response is accepted.

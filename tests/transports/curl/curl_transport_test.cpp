@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "curl_test_support.hpp"
 #include "loopback.hpp"
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -35,137 +37,8 @@ namespace {
 using namespace std::chrono_literals;
 using tools::FaultServer;
 
-constexpr auto kWait = 10s;
+using namespace curl_test;
 
-// Records what the transport reports for one exchange and checks the call order as it goes.
-class Recorder final : public ExchangeObserver {
- public:
-  // Stop (return false from on_body) once this many bytes arrived.
-  std::optional<std::size_t> stop_after_bytes;
-
-  void on_head(ResponseHead head) override {
-    std::lock_guard lock(mutex_);
-    if (heads_ > 0 || chunks_ > 0 || completes_ > 0) order_ok_ = false;
-    ++heads_;
-    head_ = std::move(head);
-  }
-  bool on_body(std::string_view chunk) override {
-    std::lock_guard lock(mutex_);
-    if (heads_ != 1 || completes_ > 0) order_ok_ = false;
-    ++chunks_;
-    body_.append(chunk);
-    return !(stop_after_bytes && body_.size() >= *stop_after_bytes);
-  }
-  void on_complete(ExchangeResult result) override {
-    {
-      std::lock_guard lock(mutex_);
-      ++completes_;
-      result_ = std::move(result);
-      callback_thread_ = std::this_thread::get_id();
-      completed_at_ = Clock::now();
-    }
-    if (completes_ == 1) done_.set_value();
-  }
-
-  // Waits for on_complete (bounded) and returns its result.
-  ExchangeResult wait() {
-    if (future_.wait_for(kWait) != std::future_status::ready) {
-      ADD_FAILURE() << "on_complete did not run within " << kWait.count() << " s";
-      return ExchangeResult{ErrorKind::internal_error, "test timeout"};
-    }
-    std::lock_guard lock(mutex_);
-    return result_;
-  }
-  bool done_within(std::chrono::milliseconds limit) { return future_.wait_for(limit) == std::future_status::ready; }
-
-  int completes() const { std::lock_guard lock(mutex_); return completes_; }
-  int heads() const { std::lock_guard lock(mutex_); return heads_; }
-  int chunks() const { std::lock_guard lock(mutex_); return chunks_; }
-  bool order_ok() const { std::lock_guard lock(mutex_); return order_ok_; }
-  ResponseHead head() const { std::lock_guard lock(mutex_); return head_; }
-  std::string body() const { std::lock_guard lock(mutex_); return body_; }
-  std::thread::id callback_thread() const { std::lock_guard lock(mutex_); return callback_thread_; }
-  TimePoint completed_at() const { std::lock_guard lock(mutex_); return completed_at_; }
-
- private:
-  mutable std::mutex mutex_;
-  int heads_ = 0;
-  int chunks_ = 0;
-  int completes_ = 0;
-  bool order_ok_ = true;
-  ResponseHead head_;
-  std::string body_;
-  ExchangeResult result_;
-  std::thread::id callback_thread_;
-  TimePoint completed_at_;
-  std::promise<void> done_;
-  std::future<void> future_ = done_.get_future();
-};
-
-// A request with what must outlive its exchange (the spec points into it).
-struct Call {
-  Request request;
-  TlsOptions tls;
-  ExchangeSpec spec;
-  std::shared_ptr<Recorder> recorder = std::make_shared<Recorder>();
-  std::shared_ptr<Exchange> exchange;
-
-  explicit Call(std::string url, std::chrono::milliseconds deadline = 10s) {
-    request.url = std::move(url);
-    spec.request = &request;
-    spec.tls = &tls;
-    spec.deadline = Clock::now() + deadline;
-  }
-  ExchangeResult run(Transport& transport) {
-    exchange = transport.start(spec, recorder);
-    return recorder->wait();
-  }
-};
-
-std::string expected_bytes(std::size_t n) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
-  return s;
-}
-
-
-// Polls a condition the test cannot be notified of (a counter inside the server), bounded.
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit = 5s) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return predicate();
-}
-
-std::chrono::milliseconds ms_between(TimePoint a, TimePoint b) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a);
-}
-
-class CurlTransportTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    // The stress test holds thousands of sockets on both ends in this one process.
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-      limit.rlim_cur = limit.rlim_max;
-      ::setrlimit(RLIMIT_NOFILE, &limit);
-    }
-    server_ = new FaultServer();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static std::string url(const std::string& path) { return server_->url(path); }
-
-  static FaultServer* server_;
-  CurlTransport transport_;
-};
-
-FaultServer* CurlTransportTest::server_ = nullptr;
 
 TEST_F(CurlTransportTest, Get_StreamsBodyInOrderOnTheLoopThread) {
   Call call(url("/bytes?n=200000"));
@@ -230,9 +103,10 @@ TEST_F(CurlTransportTest, HangPastDeadline_IsAttemptTimeout) {
   const auto result = call.run(transport_);
   ASSERT_TRUE(result.error);
   EXPECT_EQ(*result.error, ErrorKind::attempt_timeout) << result.message;
-  const auto took = ms_between(begin, call.recorder->completed_at());
-  EXPECT_GE(took, 250ms);
-  EXPECT_LT(took, 2000ms);
+  // The loop arms a timer for the deadline itself (ms resolution, woken at or after it): never
+  // early, and late only by scheduling noise.
+  EXPECT_GE(call.recorder->completed_at(), call.spec.deadline);
+  EXPECT_LT(call.recorder->completed_at(), call.spec.deadline + kLateness) << ms_between(begin, call.recorder->completed_at()).count() << " ms";
 }
 
 TEST_F(CurlTransportTest, DeadlineCoversTheBody) {
@@ -250,9 +124,43 @@ TEST_F(CurlTransportTest, DripSlowerThanStallTimeout_IsStallTimeout) {
   const auto result = call.run(transport_);
   ASSERT_TRUE(result.error);
   EXPECT_EQ(*result.error, ErrorKind::stall_timeout) << result.message;
+  // The clock starts as the request goes out and restarts with the head: it fires 200 ms after
+  // the head, never before begin + 200 ms.
   const auto took = ms_between(begin, call.recorder->completed_at());
-  EXPECT_GE(took, 180ms);
-  EXPECT_LT(took, 1500ms);
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 200ms + kLateness);
+}
+
+// A TCP connect that never completes: a 127.0.0.1 listener with backlog 0 that never accepts,
+// its accept queue already full, drops further SYNs, so the connect just waits.
+TEST_F(CurlTransportTest, ConnectThatNeverCompletes_IsConnectTimeoutAtTheConnectClock) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  std::vector<int> fillers;
+  for (int i = 0; i < 2; ++i) {
+    fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    ::connect(fillers.back(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+  }
+  pollfd first{fillers[0], POLLOUT, 0};
+  ASSERT_EQ(::poll(&first, 1, 5000), 1) << "the first filler should complete and fill the queue";
+
+  Call call("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/x");
+  call.spec.connect_timeout = 300ms;
+  const auto begin = Clock::now();
+  const auto result = call.run(transport_);
+  ASSERT_TRUE(result.error);
+  EXPECT_EQ(*result.error, ErrorKind::connect_timeout) << result.message;
+  const auto took = ms_between(begin, call.recorder->completed_at());
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 300ms + kLateness);
+  for (const int fd : fillers) ::close(fd);
+  ::close(listener);
 }
 
 TEST_F(CurlTransportTest, DripFasterThanStallTimeout_Succeeds) {

@@ -139,6 +139,43 @@ TEST(MemoryTransport, StallTimeoutBetweenChunks) {
   EXPECT_EQ(log->result->error, ErrorKind::stall_timeout);
 }
 
+// The stall clock means "no response byte for the stall time at any point after the request was
+// sent" (the same on every transport): a first byte slower than the stall ends the exchange at
+// request + stall, to the instant; connect time does not count; a first byte inside it is fine.
+TEST(MemoryTransport, StallClockRunsFromTheRequestNotFromTheHead) {
+  Fixture f;
+  auto late = Scripted::ok("ab");
+  late.connect_delay = 500ms;
+  late.latency = 3s;
+  f.memory.script("http://m.test/x", {late});
+  auto log = std::make_shared<Log>();
+  auto spec = f.spec();
+  spec.stall_timeout = 2s;
+  f.memory.start(spec, log);
+  f.clock->advance(2500ms - 1ns);
+  EXPECT_FALSE(log->result) << "connect time is not stall time";
+  f.clock->advance(1ns);
+  ASSERT_TRUE(log->result);
+  EXPECT_EQ(log->result->error, ErrorKind::stall_timeout);
+  EXPECT_FALSE(log->head);
+}
+
+TEST(MemoryTransport, FirstByteInsideTheStallTimeIsFine) {
+  Fixture f;
+  auto slow = Scripted::ok("ab", 2);
+  slow.latency = 1900ms;
+  slow.chunk_interval = 1900ms;
+  f.memory.script("http://m.test/x", {slow});
+  auto log = std::make_shared<Log>();
+  auto spec = f.spec();
+  spec.stall_timeout = 2s;
+  f.memory.start(spec, log);
+  f.clock->advance(10s);
+  ASSERT_TRUE(log->result);
+  EXPECT_FALSE(log->result->error);
+  EXPECT_EQ(log->body, "ab");
+}
+
 TEST(MemoryTransport, FaultMidBody) {
   Fixture f;
   auto s = Scripted::ok("aabbcc", 3);

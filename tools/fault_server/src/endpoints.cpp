@@ -198,6 +198,27 @@ Plan big_header(const RequestInfo& request) {
   return plan;
 }
 
+// `fields` short fields F1..Fn ("a"), then one header X-Folded whose value continues over
+// obs-fold lines (RFC 9112 section 5.2): about `bytes` head bytes in lines of " " + `width`
+// pattern bytes. Tests that clients unfold in linear time (many fields make a per-line rebuild of
+// the head costly); a client that unfolds sees the pattern runs joined by single spaces.
+Plan folded_header(const RequestInfo& request) {
+  const auto bytes = int_param(request, "bytes", 1 << 18, 0, std::int64_t{64} << 20);
+  const auto width = static_cast<std::size_t>(int_param(request, "width", 1, 1, 4096));
+  const auto fields = int_param(request, "fields", 0, 0, 100000);
+  Plan plan = text(200, "folded header\n");
+  for (std::int64_t i = 1; i <= fields; ++i) plan.headers.push_back({fmt::format("F{}", i), "a"});
+  const std::size_t line_bytes = width + 3;  // CR LF SP before each continuation
+  std::string run(width, '\0');
+  fill_pattern(run.data(), 0, width);
+  std::string value = run;
+  for (auto left = static_cast<std::size_t>(bytes); left >= line_bytes; left -= line_bytes) {
+    value.append("\r\n ").append(run);
+  }
+  plan.headers.push_back({"X-Folded", std::move(value)});
+  return plan;
+}
+
 Plan echo(const RequestInfo& request) {
   std::string out = fmt::format("method {}\ntarget {}\n", request.method, request.target);
   for (const auto& header : request.headers)
@@ -228,6 +249,18 @@ int Counters::get(const std::string& key) const {
   return it == by_key_.end() ? 0 : it->second;
 }
 
+void Counters::record_abort(const std::string* key) {
+  if (key == nullptr) return;
+  std::lock_guard lock(mutex_);
+  ++aborted_by_key_[*key];
+}
+
+int Counters::aborted(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  const auto it = aborted_by_key_.find(key);
+  return it == aborted_by_key_.end() ? 0 : it->second;
+}
+
 std::int64_t Counters::total() const {
   std::lock_guard lock(mutex_);
   return total_;
@@ -237,6 +270,7 @@ void Counters::reset() {
   std::lock_guard lock(mutex_);
   total_ = 0;
   by_key_.clear();
+  aborted_by_key_.clear();
 }
 
 Plan plan_for(const RequestInfo& request, Counters& counters) {
@@ -264,6 +298,8 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   if (path == "/redirect-to") return redirect_to(request);
   if (path == "/echo") return echo(request);
   if (path == "/big-header") return big_header(request);
+  if (path == "/folded-header") return folded_header(request);
+  if (path == "/close-after-read") return fault_plan(Fault::close);
   return text(404, fmt::format("no endpoint {}\n", path));
 }
 
@@ -284,6 +320,8 @@ std::string endpoint_summary() {
          "  /redirect-to?url=U&code=R                redirects to U\n"
          "  /echo                                    describes method, target, headers, body\n"
          "  /big-header?bytes=N&lines=L              200 with ~N header bytes in L X-Big-i headers\n"
+         "  /folded-header?bytes=N&width=W&fields=F  F fields, then X-Folded over ~N bytes of obs-fold\n"
+         "  /close-after-read                        reads the request, closes without answering\n"
          "  (any endpoint) key=K                     counted per key\n";
 }
 

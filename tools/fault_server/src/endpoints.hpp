@@ -35,7 +35,8 @@ struct RequestInfo {
   [[nodiscard]] const std::string* param(std::string_view name) const;
 };
 
-enum class Fault { none, hang, reset };
+// close: read the request, then close the connection (FIN) without a byte of answer.
+enum class Fault { none, hang, reset, close };
 
 // What to answer. Carried out in this order: wait `delay`; then `fault`, if any, replaces the
 // response; otherwise send status, headers and a body that is either `body` or a generated
@@ -68,6 +69,10 @@ class Counters {
   int record(const std::string* key);
   // How many requests `key` has seen.
   [[nodiscard]] int get(const std::string& key) const;
+  // Counts one request (for `key` when given) whose client closed the connection before the
+  // answer was complete.
+  void record_abort(const std::string* key);
+  [[nodiscard]] int aborted(const std::string& key) const;
   [[nodiscard]] std::int64_t total() const;
   void reset();
 
@@ -75,6 +80,7 @@ class Counters {
   mutable std::mutex mutex_;
   std::int64_t total_ = 0;
   std::map<std::string, int, std::less<>> by_key_;
+  std::map<std::string, int, std::less<>> aborted_by_key_;
 };
 
 // Decides the answer to `request`, counting it first.

@@ -282,14 +282,15 @@ struct EventListener::Loop {
   // ---- connections --------------------------------------------------------------------------
 
   void on_event(Connection& c, std::uint32_t mask) {
+    // A client that closed (FIN, or RST when our bytes were unread) while we delay, hang or drip
+    // has given up on its request: count it, and free the descriptor.
+    const bool answering = c.state == State::waiting || c.state == State::hanging || c.state == State::dripping;
+    const bool gone = (mask & (EPOLLERR | EPOLLRDHUP | EPOLLHUP)) != 0;
+    if (answering && gone) counters_.record_abort(c.request.info.param("key"));
     if ((mask & EPOLLERR) != 0) return close(c);
     if ((mask & (EPOLLRDHUP | EPOLLHUP)) != 0) {
       c.peer_closed = true;
-      // A client that closed while we delay, hang or drip has given up: free the descriptor.
-      if (c.state == State::waiting || c.state == State::hanging || c.state == State::dripping ||
-          (mask & EPOLLHUP) != 0) {
-        return close(c);
-      }
+      if (answering || (mask & EPOLLHUP) != 0) return close(c);
     }
     if (c.state == State::reading && (mask & (EPOLLIN | EPOLLRDHUP)) != 0) read_input(c);
     if (!c.closed) drive(c);
@@ -362,6 +363,7 @@ struct EventListener::Loop {
       return;
     }
     if (plan.fault == Fault::reset) return reset(c);
+    if (plan.fault == Fault::close) return close(c);
     if (plan.fault == Fault::hang) {
       c.state = State::hanging;
       return;

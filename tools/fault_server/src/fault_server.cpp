@@ -85,6 +85,8 @@ std::string FaultServer::tls_url(const std::string& path_and_query) const {
 
 int FaultServer::count(const std::string& key) const { return impl_->counters.get(key); }
 
+int FaultServer::aborted(const std::string& key) const { return impl_->counters.aborted(key); }
+
 std::int64_t FaultServer::total_count() const { return impl_->counters.total(); }
 
 void FaultServer::reset_counts() { impl_->counters.reset(); }

@@ -114,10 +114,10 @@ struct HttplibListener::Impl {
       stop_signal.wait();  // a pool thread is the price of a hang here; see the public header
       return stopping(res);
     }
-    if (plan.fault == Fault::reset) {
+    if (plan.fault == Fault::reset || plan.fault == Fault::close) {
       // A handler has no socket to abort: say so instead of pretending.
       res.status = 501;
-      res.set_content("reset is only available on the plain listener\n", "text/plain");
+      res.set_content("reset and close-after-read are only available on the plain listener\n", "text/plain");
       return;
     }
     res.status = plan.status;

@@ -280,7 +280,7 @@ void EventLoop::run_due_transfer_timers() {
              fmt::format("exchange deadline reached after {}", elapsed_ms(t.started, now_)));
     } else if (t.stall_armed && t.stall_due <= now_) {
       finish(t, ErrorKind::stall_timeout,
-             fmt::format("no body byte for {} (stall timeout)",
+             fmt::format("no response byte for {} (stall timeout)",
                          elapsed_ms(t.stall_due - *t.spec.stall_timeout, now_)));
     } else {
       // Bytes arrived since the key was set: move the key to the current stall time.

@@ -34,7 +34,9 @@ bool observer_threw(Transfer& t, const char* where) {
   return false;
 }
 
-// The stall clock runs from the end of the final head: "no body byte for that long".
+// The stall clock: "no response byte (head or body) for that long, at any point after the
+// request was sent". Armed when libcurl is about to send the request on a ready connection
+// (CURLOPT_PREREQFUNCTION), pushed back by every header line and body piece.
 void arm_stall(Transfer& t) {
   if (!t.spec.stall_timeout || t.stall_armed) return;
   t.stall_armed = true;
@@ -45,11 +47,31 @@ void arm_stall(Transfer& t) {
   }
 }
 
+// Adds the field held back for continuation lines, if any, to the head.
+void close_field(Transfer& t) {
+  if (!t.field_open) return;
+  t.field_open = false;
+  t.head.headers.add(std::move(t.field_name), std::move(t.field_value));
+  t.field_name.clear();
+  t.field_value.clear();
+}
+
+void stall_saw_bytes(Transfer& t) {
+  if (t.stall_armed) t.stall_due = Clock::now() + *t.spec.stall_timeout;
+}
+
+// CURLOPT_PREREQFUNCTION: the connection (and TLS) is ready and the request goes out next.
+int on_request_ready(void* user, char*, char*, int, int) {
+  arm_stall(*static_cast<Transfer*>(user));
+  return CURL_PREREQFUNC_OK;
+}
+
 // CURLOPT_HEADERFUNCTION: one complete header line per call, CRLF included. Parses status lines
 // and fields; a 1xx head is dropped when its blank line arrives, so only the final head is kept.
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto& t = *static_cast<Transfer*>(user);
   const std::size_t length = size * count;
+  stall_saw_bytes(t);
   if (t.head_fired) return length;  // trailers after the body: not reported
   t.head_bytes += length;
   if (t.head_bytes > kMaxResponseHeadBytes) {
@@ -59,6 +81,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   const std::string_view line{data, length};
   if (line.starts_with("HTTP/")) {
     // A new head begins (after a 1xx, or a proxy's CONNECT answer): forget the previous one.
+    t.field_open = false;
     t.head.headers.clear();
     t.head.status = 0;
     t.head_complete = false;
@@ -72,30 +95,26 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   }
   const std::string_view content = trim(line);
   if (content.empty()) {
+    close_field(t);
     if (t.head.status >= 200 || t.head.status == 0) {
       t.head_complete = true;
-      arm_stall(t);
     } else {
       t.head.headers.clear();  // interim 1xx response: not reported
     }
     return length;
   }
-  if ((line.front() == ' ' || line.front() == '\t') && t.head.headers.size() > 0) {
-    // obs-fold continuation (RFC 9112 section 5.2): append to the previous value. Headers has no
-    // mutable access, so rebuild the last field; folded headers are rare.
-    Headers rebuilt;
-    std::size_t i = 0;
-    const std::size_t last = t.head.headers.size() - 1;
-    for (const auto& [name, value] : t.head.headers) {
-      rebuilt.add(name, i++ == last ? value + " " + std::string(content) : value);
-    }
-    t.head.headers = std::move(rebuilt);
+  if ((line.front() == ' ' || line.front() == '\t') && t.field_open) {
+    // obs-fold continuation (RFC 9112 section 5.2): joined to the open field's value by one
+    // space. Appending to the held-back field keeps a flood of continuation lines linear.
+    t.field_value.append(" ").append(content);
     return length;
   }
+  close_field(t);
   const auto colon = content.find(':');
   if (colon == std::string_view::npos) return length;  // not a field: ignore rather than fail
-  t.head.headers.add(std::string(trim(content.substr(0, colon))),
-                     std::string(trim(content.substr(colon + 1))));
+  t.field_name.assign(trim(content.substr(0, colon)));
+  t.field_value.assign(trim(content.substr(colon + 1)));
+  t.field_open = true;
   return length;
 }
 
@@ -114,7 +133,7 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
     t.abort = AbortReason::body_too_large;
     return CURL_WRITEFUNC_ERROR;
   }
-  if (t.stall_armed) t.stall_due = Clock::now() + *t.spec.stall_timeout;
+  stall_saw_bytes(t);
   try {
     if (!t.observer->on_body(std::string_view{data, length})) {
       t.abort = AbortReason::observer_stopped;
@@ -233,6 +252,10 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
   FETCHPIPE_SET(CURLOPT_WRITEDATA, static_cast<void*>(&t));
   FETCHPIPE_SET(CURLOPT_HEADERFUNCTION, &on_header);
   FETCHPIPE_SET(CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  if (t.spec.stall_timeout) {
+    FETCHPIPE_SET(CURLOPT_PREREQFUNCTION, &on_request_ready);
+    FETCHPIPE_SET(CURLOPT_PREREQDATA, static_cast<void*>(&t));
+  }
   // The loop must see every socket open and close to keep its epoll set exact without an
   // epoll_ctl per request (see event_loop.cpp).
   FETCHPIPE_SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
@@ -242,20 +265,32 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
   FETCHPIPE_SET(CURLOPT_CONNECTTIMEOUT_MS, to_ms_at_least_1(t.spec.connect_timeout));
   FETCHPIPE_SET(CURLOPT_MAXAGE_CONN, static_cast<long>(options.max_idle_connection_age.count()));
   FETCHPIPE_SET(CURLOPT_QUICK_EXIT, 1L);  // do not wait for a stuck resolver thread at cleanup
+  if (!request.is_idempotent()) {
+    // libcurl re-sends a request, body included, when a REUSED connection closes after the
+    // request went out and before any response byte. A non-idempotent request must reach the
+    // server at most once per attempt the pipeline records, so it never rides a reused
+    // connection (a fresh one is never retried that way).
+    FETCHPIPE_SET(CURLOPT_FRESH_CONNECT, 1L);
+  }
   if (options.tcp_keepalive) {
     FETCHPIPE_SET(CURLOPT_TCP_KEEPALIVE, 1L);
     FETCHPIPE_SET(CURLOPT_TCP_KEEPIDLE, static_cast<long>(options.tcp_keepalive_idle.count()));
     FETCHPIPE_SET(CURLOPT_TCP_KEEPINTVL, static_cast<long>(options.tcp_keepalive_interval.count()));
   }
   if (!options.user_agent.empty()) FETCHPIPE_SET(CURLOPT_USERAGENT, options.user_agent.c_str());
-  if (t.spec.max_body_bytes) {
+  if (t.spec.max_body_bytes && request.method != "HEAD") {
     // Refuses early when Content-Length says too much; chunked bodies are counted in on_write.
+    // Not for HEAD: its Content-Length describes a body that is never sent.
     FETCHPIPE_SET(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(*t.spec.max_body_bytes));
   }
   FETCHPIPE_SET(CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
   FETCHPIPE_SET(CURLOPT_SSL_VERIFYHOST, tls.verify_peer ? 2L : 0L);
-  if (!tls.ca_file.empty()) FETCHPIPE_SET(CURLOPT_CAINFO, tls.ca_file.c_str());
-  if (!tls.ca_path.empty()) FETCHPIPE_SET(CURLOPT_CAPATH, tls.ca_path.c_str());
+  // Either option REPLACES the system store: libcurl keeps its compiled-in default for the one
+  // not set (Debian: /etc/ssl/certs), which would keep every public CA trusted. Both set: both.
+  if (!tls.ca_file.empty() || !tls.ca_path.empty()) {
+    FETCHPIPE_SET(CURLOPT_CAINFO, tls.ca_file.empty() ? nullptr : tls.ca_file.c_str());
+    FETCHPIPE_SET(CURLOPT_CAPATH, tls.ca_path.empty() ? nullptr : tls.ca_path.c_str());
+  }
 #undef FETCHPIPE_SET
 
   bool sends_body = false;

@@ -69,12 +69,17 @@ class Transfer final : public Exchange, public std::enable_shared_from_this<Tran
   ResponseHead head;                  // the response head being parsed
   bool head_complete = false;         // the blank line after a final (non-1xx) head was seen
   bool head_fired = false;            // on_head was called
-  bool stall_armed = false;           // stall clock running (after the head)
+  bool stall_armed = false;           // stall clock running (from when the request is sent)
   TimePoint stall_due;                // when the stall timeout fires unless a byte comes first
   std::uint64_t body_bytes = 0;
   AbortReason abort = AbortReason::none;
   std::string abort_message;          // what an observer threw
   std::size_t head_bytes = 0;         // response-head bytes seen (bounded by kMaxResponseHeadBytes)
+  // The last field line, held back until a line that is not a continuation of it (obs-fold)
+  // arrives, so folding appends instead of rebuilding the head.
+  bool field_open = false;
+  std::string field_name;
+  std::string field_value;
 };
 
 // Shared header lists that stop libcurl from adding headers the user did not ask for when a body

@@ -24,7 +24,7 @@
 //   sockets, so it can reset a connection (SO_LINGER {1,0}).
 // * With `tls = true`, a second listener (`tls_base_url()`, `tls_port()`) serves the same
 //   endpoints over HTTPS through cpp-httplib's SSLServer on a fixed thread pool. cpp-httplib gives
-//   a handler no socket, so there `/reset` and `fault=reset` answer 501; `/hang` and `/delay` hold
+//   a handler no socket, so there `/reset`, `/close-after-read` and `fault=reset` answer 501; `/hang` and `/delay` hold
 //   a pool thread each (size the pool with `tls_threads`), and `/hang` is released only by stop().
 //
 // Endpoints (any method; every query parameter is optional; unknown paths give 404)
@@ -74,9 +74,19 @@
 //                             200 "big header\n" whose head carries about N header bytes (default
 //                             1 MiB, at most 64 MiB) in L headers X-Big-1..X-Big-L (default 1) of
 //                             N/L pattern bytes each: for testing that clients bound the head.
+//   /folded-header?bytes=N&width=W&fields=F
+//                             200 "folded header\n" with F short fields F1..FF (value "a",
+//                             default 0), then one header X-Folded whose value goes on
+//                             over obs-fold continuation lines (CRLF SP + W pattern bytes, W
+//                             default 1) for about N head bytes (default 256 KiB): for testing
+//                             that clients unfold in linear time.
+//   /close-after-read         reads the request, then closes the connection (FIN) without
+//                             answering (libcurl: GOT_NOTHING 52). On a kept-alive connection
+//                             this is the case where a client may silently re-send.
 //
 // Counters: every request carrying `key=K` (any endpoint) increments count(K), before the
-// endpoint runs; every request increments total_count().
+// endpoint runs; every request increments total_count(). aborted(K) counts those the client
+// abandoned (closed the connection) while they were delayed, hanging or dripping.
 //
 // Threads: all public methods may be called from any thread. stop() is idempotent and prompt
 // (well under a second) even while requests hang, drip or wait: every wait is interruptible.
@@ -147,6 +157,10 @@ class FaultServer {
 
   // Requests seen with `key=K` since start or the last reset_counts().
   [[nodiscard]] int count(const std::string& key) const;
+  // Requests with `key=K` whose client closed the connection while the plain listener delayed,
+  // hung or dripped the answer (the client gave up: a cancel or timeout reached the socket).
+  // Counted when the close is seen, so a test can time a client's abort. Plain listener only.
+  [[nodiscard]] int aborted(const std::string& key) const;
   // Every request seen, on any listener, since start or the last reset_counts().
   [[nodiscard]] std::int64_t total_count() const;
   void reset_counts();
