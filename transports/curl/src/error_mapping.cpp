@@ -19,8 +19,14 @@ namespace fetchpipe::detail {
 //   90 SSL_PINNEDPUBKEYNOTMATCH, 91 SSL_INVALIDCERTSTATUS, 98 SSL_CLIENTCERT -> tls_failure
 //   63 FILESIZE_EXCEEDED (Content-Length above CURLOPT_MAXFILESIZE) -> body_too_large
 //   47 TOO_MANY_REDIRECTS (not expected: redirects are not followed here) -> too_many_redirects
-//   1 UNSUPPORTED_PROTOCOL, 3 URL_MALFORMAT                      -> invalid_request
-//   everything else (27 OUT_OF_MEMORY, 2 FAILED_INIT, 43 BAD_FUNCTION_ARGUMENT, 23/42 not asked
+//   61 BAD_CONTENT_ENCODING (the server's coding did not decode)  -> connection_reset
+//   1 UNSUPPORTED_PROTOCOL, once connected: libcurl's words for a garbled status line ("Received
+//      HTTP/0.9 when not allowed", "Unsupported response code") -> connection_reset; the
+//      request was sent, so it is not invalid_request
+//   43 BAD_FUNCTION_ARGUMENT, once connected: libcurl 7.88 ends a transfer so when a header line
+//      carries a bare CR -> connection_reset (the server's bytes, not our call)
+//   1 UNSUPPORTED_PROTOCOL, 3 URL_MALFORMAT, before connecting      -> invalid_request
+//   everything else (27 OUT_OF_MEMORY, 2 FAILED_INIT, 43 before connecting, 23/42 not asked
 //   for, 48 UNKNOWN_OPTION, 99 UNRECOVERABLE_POLL, ...)           -> internal_error
 ErrorKind map_curl_code(CURLcode code, bool connected) noexcept {
   switch (code) {
@@ -40,7 +46,10 @@ ErrorKind map_curl_code(CURLcode code, bool connected) noexcept {
     case CURLE_HTTP2_STREAM:
     case CURLE_HTTP3:
     case CURLE_QUIC_CONNECT_ERROR:
+    case CURLE_BAD_CONTENT_ENCODING:
       return ErrorKind::connection_reset;
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+      return connected ? ErrorKind::connection_reset : ErrorKind::internal_error;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
@@ -62,6 +71,7 @@ ErrorKind map_curl_code(CURLcode code, bool connected) noexcept {
     case CURLE_TOO_MANY_REDIRECTS:
       return ErrorKind::too_many_redirects;
     case CURLE_UNSUPPORTED_PROTOCOL:
+      return connected ? ErrorKind::connection_reset : ErrorKind::invalid_request;
     case CURLE_URL_MALFORMAT:
       return ErrorKind::invalid_request;
     default:

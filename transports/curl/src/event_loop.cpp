@@ -416,6 +416,12 @@ void EventLoop::complete_from_curl(Transfer& t, CURLcode code) {
     return;
   }
   if (code == CURLE_OK) {
+    if (!t.head_complete && !t.head_fired && t.head_bytes > 0) {
+      // libcurl 7.88 ends a transfer whose connection closed inside the head as OK: the head
+      // never reached its blank line, so there is no response to hand over.
+      finish(t, ErrorKind::connection_reset, "the connection closed before the response head ended");
+      return;
+    }
     if (!t.head_complete && !t.head_fired) {
       long status = 0;
       curl_easy_getinfo(t.easy->curl, CURLINFO_RESPONSE_CODE, &status);
