@@ -18,6 +18,7 @@
 
 #include "fetchpipe/tools/fault_server.hpp"
 #include "recording_observer.hpp"
+#include "tls_fault_server.hpp"
 
 namespace fetchpipe {
 namespace {
@@ -565,6 +566,73 @@ TEST_F(HttplibTransportTlsTest, HangOverTls_CancelIsPrompt) {
   ASSERT_TRUE(obs->wait());
   EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
   EXPECT_LT(obs->completed_at() - t0, 100ms * kSlowdown);
+}
+
+// ---- trust store: ca_file / ca_path replace the system store, and both count -----------------
+
+TlsOptions trusting(std::string ca_file, std::string ca_path) {
+  TlsOptions tls;
+  tls.ca_file = std::move(ca_file);
+  tls.ca_path = std::move(ca_path);
+  return tls;
+}
+
+// One fetch of `url` on a fresh transport with `tls`: how it ended.
+ExchangeResult fetch_with(const std::string& url, const TlsOptions& tls) {
+  HttplibTransport transport;
+  auto obs = std::make_shared<RecordingObserver>(Request{.url = url});
+  ExchangeSpec s;
+  s.request = &obs->request();
+  s.deadline = Clock::now() + 10s;
+  s.connect_timeout = 2s;
+  s.tls = &tls;
+  auto ex = transport.start(s, obs);
+  if (!obs->wait()) return ExchangeResult{.error = ErrorKind::internal_error, .message = "no completion"};
+  return obs->result();
+}
+
+// The error of `result`, printing its message when the expectation fails.
+#define EXPECT_ENDS(result, expected)                   \
+  do {                                                  \
+    const ExchangeResult r_ = (result);                 \
+    EXPECT_EQ(r_.error, expected) << r_.message;        \
+  } while (false)
+
+TEST_F(HttplibTransportTlsTest, CaFileAndCaPath_BothAreTrusted) {
+  testing::TlsFaultServer tls("httplib-both");
+  // Another CA of another name (two CAs of one name shadow each other in OpenSSL's lookups).
+  const auto other = tools::make_test_certificates(temp_dir() / "both-other",
+                                                   {.ca_name = "another CA", .server_names = "DNS:localhost"});
+  const auto served_dir = testing::make_hashed_ca_dir(tls.certs().ca_cert_file, temp_dir() / "both-served");
+  const auto other_dir = testing::make_hashed_ca_dir(other.ca_cert_file, temp_dir() / "both-other-dir");
+  const std::string url = tls.server().tls_url("/fixed");
+  // Only the directory vouches for the server.
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), served_dir.string())),
+            std::nullopt);
+  // Only the file vouches for the server.
+  EXPECT_ENDS(fetch_with(url, trusting(tls.certs().ca_cert_file.string(), other_dir.string())),
+            std::nullopt);
+  // Neither does.
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), other_dir.string())),
+            ErrorKind::tls_failure);
+}
+
+TEST_F(HttplibTransportTlsTest, CaFileOrCaPath_ReplacesTheSystemStore) {
+  // OpenSSL's default store is pointed at the CA that signed the server: the "system" trusts it.
+  testing::TlsFaultServer tls("httplib-system");
+  const auto other = tools::make_test_certificates(temp_dir() / "system-other");
+  const auto other_dir = testing::make_hashed_ca_dir(other.ca_cert_file, temp_dir() / "system-other-dir");
+  std::filesystem::create_directories(temp_dir() / "system-empty");
+  testing::ScopedEnv system_file("SSL_CERT_FILE", tls.certs().ca_cert_file.string());
+  testing::ScopedEnv system_dir("SSL_CERT_DIR", (temp_dir() / "system-empty").string());
+  const std::string url = tls.server().tls_url("/fixed");
+  // Control: with neither option set the system store is used, and it trusts the server.
+  EXPECT_ENDS(fetch_with(url, TlsOptions{}), std::nullopt);
+  // Either option alone, or both, must be the only trust: the system store no longer counts.
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), "")), ErrorKind::tls_failure);
+  EXPECT_ENDS(fetch_with(url, trusting("", other_dir.string())), ErrorKind::tls_failure);
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), other_dir.string())),
+            ErrorKind::tls_failure);
 }
 
 // ---- pool and shutdown ------------------------------------------------------------------------
