@@ -207,6 +207,15 @@ Plan echo(const RequestInfo& request) {
   return text(200, std::move(out));
 }
 
+// /echo/<anything>: like /echo, or, with `location`, a redirect to it verbatim (so a relative
+// Location such as "?q=a%2Bb" comes back to an /echo/ path that shows the raw target).
+Plan echo_or_redirect(const RequestInfo& request) {
+  const std::string* location = request.param("location");
+  if (location == nullptr) return echo(request);
+  if (location->empty() || has_crlf(*location)) return text(400, "location must be one line\n");
+  return redirect(redirect_code(request), *location);
+}
+
 }  // namespace
 
 const std::string* RequestInfo::param(std::string_view name) const {
@@ -263,6 +272,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   }
   if (path == "/redirect-to") return redirect_to(request);
   if (path == "/echo") return echo(request);
+  if (path.rfind("/echo/", 0) == 0) return echo_or_redirect(request);
   if (path == "/big-header") return big_header(request);
   return text(404, fmt::format("no endpoint {}\n", path));
 }
@@ -283,6 +293,7 @@ std::string endpoint_summary() {
          "  /redirect-loop?code=R                    redirects to itself forever\n"
          "  /redirect-to?url=U&code=R                redirects to U\n"
          "  /echo                                    describes method, target, headers, body\n"
+         "  /echo/ANY?location=L&code=R              like /echo; with L, redirects to L verbatim\n"
          "  /big-header?bytes=N&lines=L              200 with ~N header bytes in L X-Big-i headers\n"
          "  (any endpoint) key=K                     counted per key\n";
 }

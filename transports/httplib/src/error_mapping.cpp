@@ -73,6 +73,11 @@ ExchangeResult result_for_stop(StopReason reason, const std::string& detail) {
       return failed(ErrorKind::body_too_large, detail);
     case StopReason::head_too_large:
       return failed(ErrorKind::connection_reset, detail);
+    case StopReason::unfaithful_head:
+      return failed(ErrorKind::connection_reset,
+                    fmt::format("response head refused: {}; cpp-httplib 0.11 percent-decodes "
+                                "header values, and a decoded value is never delivered",
+                                detail));
     case StopReason::observer_threw:
       return failed(ErrorKind::internal_error, fmt::format("exchange observer threw: {}", detail));
     case StopReason::none:

@@ -29,6 +29,7 @@ enum class StopReason {
   body_limit,      // Content-Length or the bytes received exceed max_body_bytes
   observer_threw,  // on_head or on_body threw; the exception is swallowed here
   head_too_large,  // the response head exceeded kMaxResponseHeadBytes
+  unfaithful_head, // the raw response head could not be delivered as sent (see raw_head.hpp)
 };
 
 // The most response-head bytes accepted; beyond it the exchange ends as connection_reset. Same

@@ -97,6 +97,7 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   socket_created_ = false;
   head_delivered_ = false;
   received_ = 0;
+  raw_head_.reset();
 
   bool started = false;
   {
@@ -109,7 +110,11 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   }
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
-  bool ok = started && client.send(request, response, error);
+  bool ok = false;
+  if (started) {
+    const ScopedReadTap tap(*this, url->is_https());
+    ok = client.send(request, response, error);
+  }
   current_ = nullptr;
   // cpp-httplib calls the response handler only for responses with a body; HEAD, 204 and 304
   // still owe the observer their head.
@@ -178,15 +183,18 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
     }
     // cpp-httplib 0.11 refuses a header line over 8 KiB (a read error: connection_reset) but not
     // a head of many lines; bound the whole head like the curl transport does.
-    std::size_t head_bytes = 0;
-    for (const auto& [name, value] : response.headers) head_bytes += name.size() + value.size() + 4;
-    if (head_bytes > kMaxResponseHeadBytes) {
+    if (raw_head_.state() == RawHeadCapture::State::too_large) {
       return stop_from_hook(ex, StopReason::head_too_large,
                             fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
     }
+    // Deliver the head as the server sent it, not as cpp-httplib decoded it.
+    std::vector<std::pair<std::string, std::string>> parsed(response.headers.begin(),
+                                                            response.headers.end());
+    FaithfulHead faithful = faithful_head(raw_head_.head(), response.status, parsed);
+    if (!faithful.head) return stop_from_hook(ex, StopReason::unfaithful_head, faithful.refusal);
     const auto declared = declared_body_length(*ex.request, response);
     head_delivered_ = true;
-    ex.observer->on_head(to_response_head(response));
+    ex.observer->on_head(std::move(*faithful.head));
     if (ex.max_body_bytes && declared && *declared > *ex.max_body_bytes) {
       return stop_from_hook(ex, StopReason::body_limit,
                             fmt::format("response declares {} body bytes, over the {}-byte limit",
@@ -223,6 +231,14 @@ bool Worker::on_body(HttplibExchange& ex, const char* data, std::size_t size) {
     return stop_from_hook(ex, StopReason::observer_threw, "a non-standard exception");
   }
 }
+
+bool Worker::on_response_bytes(const char* data, std::size_t size) {
+  if (current_ == nullptr) return true;
+  raw_head_.feed(std::string_view(data, size));
+  return true;
+}
+
+void Worker::on_request_bytes() {}
 
 bool Worker::stop_from_hook(HttplibExchange& ex, StopReason reason, std::string detail) {
   try {

@@ -70,6 +70,11 @@
 //                                 <the request body, raw, exactly body-length bytes>
 //                             (The TLS listener lists headers sorted by name, as cpp-httplib
 //                             keeps them.)
+//   /echo/ANY?location=L&code=R
+//                             any path under /echo/ answers like /echo; with `location`, it
+//                             redirects (code R, default 302) to L verbatim instead. A relative L
+//                             such as "?sig=ab%2Bc%3D" or "/echo/a%20b" thus lands on an echo
+//                             that shows the raw target the client sent.
 //   /big-header?bytes=N&lines=L
 //                             200 "big header\n" whose head carries about N header bytes (default
 //                             1 MiB, at most 64 MiB) in L headers X-Big-1..X-Big-L (default 1) of
