@@ -67,6 +67,9 @@ ExchangeResult result_for_stop(StopReason reason, const std::string& detail) {
       return failed(ErrorKind::cancelled, "exchange stopped: the body consumer asked to stop");
     case StopReason::deadline:
       return failed(ErrorKind::attempt_timeout, "exchange deadline passed");
+    case StopReason::connect_timeout:
+      return failed(ErrorKind::connect_timeout,
+                    "connect timeout: resolving, connecting and the TLS handshake did not finish in time");
     case StopReason::stall:
       return failed(ErrorKind::stall_timeout, "no body data arrived for the stall timeout");
     case StopReason::body_limit:
@@ -112,6 +115,11 @@ ExchangeResult classify_failure(const FailureFacts& f) {
       return failed(ErrorKind::connect_timeout,
                     fmt::format("connect to '{}' timed out ({})", f.authority, httplib_words(f.error)));
     case httplib::Error::SSLConnection:
+      if (f.connect_elapsed) {
+        return failed(ErrorKind::connect_timeout, fmt::format("TLS handshake with '{}' timed out ({})",
+                                                              f.authority, httplib_words(f.error)));
+      }
+      return classify_tls(f);
     case httplib::Error::SSLLoadingCerts:
     case httplib::Error::SSLServerVerification:
       return classify_tls(f);

@@ -49,6 +49,12 @@ TimePoint check_running(Core& core, TimePoint now) {
       ex.request_stop_locked(StopReason::deadline);
       continue;
     }
+    // The connect clock covers resolving, the TCP connect and the TLS handshake together, up to
+    // the first request byte (cpp-httplib would give TCP and TLS a full timeout each).
+    if (!ex.request_started && now >= ex.connect_started + ex.connect_timeout) {
+      ex.request_stop_locked(StopReason::connect_timeout);
+      continue;
+    }
     if (ex.stall_timeout && now >= ex.last_progress + *ex.stall_timeout) {
       if (connected(ex.stop_fd)) {
         ex.request_stop_locked(StopReason::stall);

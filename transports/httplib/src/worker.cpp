@@ -65,6 +65,7 @@ std::shared_ptr<HttplibExchange> Worker::next_exchange() {
     }
     ex->phase = Phase::running;
     ex->last_progress = now;
+    ex->connect_started = now;
     core_->running[slot_] = ex;
     core_->wake_watchdog_before(ex->next_due_locked());
     return ex;
@@ -84,7 +85,10 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   // cpp-httplib's timeouts are only a backstop behind the watchdog (see Options::timeout_margin).
   const nanoseconds remaining = ex.deadline - Clock::now();
   const nanoseconds io_limit = ex.stall_timeout ? std::min(*ex.stall_timeout, remaining) : remaining;
-  client.set_connection_timeout(at_least_1ms(std::min(ex.connect_timeout, remaining)));
+  // The watchdog runs the connect clock; cpp-httplib's own connect and handshake timeouts are a
+  // backstop behind it.
+  client.set_connection_timeout(
+      at_least_1ms(std::min(ex.connect_timeout + settings_.timeout_margin, remaining)));
   client.set_read_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
   client.set_write_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
 
@@ -142,6 +146,7 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
                      .socket_created = socket_created_,
                      .host_is_address = url->is_ipv6_literal() || is_ipv4_address(url->host()),
                      .deadline_passed = now >= ex.deadline,
+                     .connect_elapsed = now >= ex.connect_started + ex.connect_timeout,
                      .stall_elapsed = ex.stall_timeout && now - last_progress >= *ex.stall_timeout,
                      .tls_verify_result = 0,
                      .authority = fmt::format("{}:{}", url->host(), url->port())};
@@ -238,7 +243,16 @@ bool Worker::on_response_bytes(const char* data, std::size_t size) {
   return true;
 }
 
-void Worker::on_request_bytes() {}
+void Worker::on_request_bytes() {
+  if (current_ == nullptr) return;
+  std::lock_guard lock(core_->mutex);
+  if (!current_->request_started) {
+    current_->request_started = true;
+    current_->last_progress = Clock::now();
+    // The stall clock may now be due before the connect clock the watchdog waits for.
+    core_->wake_watchdog_before(current_->next_due_locked());
+  }
+}
 
 bool Worker::stop_from_hook(HttplibExchange& ex, StopReason reason, std::string detail) {
   try {

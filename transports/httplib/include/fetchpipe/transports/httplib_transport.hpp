@@ -13,7 +13,9 @@
 // really interrupt a blocked call: a watchdog thread shuts the exchange's socket down, which wakes
 // cpp-httplib in whatever it is blocked in (connect, TLS handshake, write, read). The worker then
 // reports the reason the watchdog recorded, because cpp-httplib itself reports every one of these
-// as the same "read error". The connect timeout is cpp-httplib's own.
+// as the same "read error". The watchdog also runs the connect clock: resolving, the TCP connect
+// and the TLS handshake together, until the first request byte is written (cpp-httplib's own
+// connect and handshake timeouts, one full timeout each, are only a backstop behind it).
 //
 // Thread rules.
 //   - Threads created: `Options::workers` workers plus one watchdog thread, started in the
