@@ -132,6 +132,22 @@ class HttplibTransportTest : public ::testing::Test {
     return true;
   }
 
+  // Fetches `path` with a 300 ms stall timeout and expects stall_timeout about 300 ms after the
+  // request was sent (it is sent at once: loopback, nothing queued).
+  std::shared_ptr<RecordingObserver> expect_stall_timeout(const std::string& path) {
+    HttplibTransport transport;
+    auto obs = make(server_.url(path));
+    ExchangeSpec s = spec(*obs);
+    s.stall_timeout = 300ms;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto ex = transport.start(s, obs);
+    EXPECT_TRUE(obs->wait());
+    EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
+    EXPECT_GE(obs->completed_at() - t0, 290ms);
+    EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
+    return obs;
+  }
+
   FaultServer server_;
   TlsOptions tls_;
 };
@@ -317,29 +333,67 @@ TEST_F(HttplibTransportTest, SlowBodyPastDeadline_IsAttemptTimeout) {
 }
 
 TEST_F(HttplibTransportTest, DripSlowerThanStall_IsStallTimeout) {
-  HttplibTransport transport;
-  auto obs = make(server_.url("/drip?n=100&interval_ms=2000&chunk=10"));
-  ExchangeSpec s = spec(*obs);
-  s.stall_timeout = 300ms;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto ex = transport.start(s, obs);
-  ASSERT_TRUE(obs->wait());
-  EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
+  auto obs = expect_stall_timeout("/drip?n=100&interval_ms=2000&chunk=10");
   EXPECT_EQ(obs->status(), 200);
-  EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
 }
 
 TEST_F(HttplibTransportTest, HangWithStall_IsStallTimeout) {
-  // The stall clock runs from the established connection, not only between body bytes.
+  // The server reads the request and never answers: no response byte at all.
+  expect_stall_timeout("/hang");
+}
+
+// The stall clock: no response byte (head or body) for the stall time once the request was sent.
+// Connecting is the connect clock's business, and every response byte is progress.
+
+TEST_F(HttplibTransportTest, HeadTricklingFasterThanStall_IsNotAStall) {
+  // 8 header lines, one per 100 ms: 800 ms of head, never 300 ms without a byte.
   HttplibTransport transport;
-  auto obs = make(server_.url("/hang"));
+  auto obs = make(server_.url("/header-drip?lines=8&interval_ms=100"));
   ExchangeSpec s = spec(*obs);
   s.stall_timeout = 300ms;
-  const auto t0 = std::chrono::steady_clock::now();
   auto ex = transport.start(s, obs);
   ASSERT_TRUE(obs->wait());
-  EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
-  EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
+  EXPECT_FALSE(obs->error()) << obs->result().message;
+  EXPECT_EQ(obs->status(), 200);
+}
+
+TEST_F(HttplibTransportTest, StatusLineThenSilence_IsStallTimeoutAfterTheStall) {
+  // The status line arrives at once, the first header line only after a minute.
+  expect_stall_timeout("/header-drip?lines=0&interval_ms=60000&max_ms=120000");
+}
+
+TEST_F(HttplibTransportTest, TcpConnectSlowerThanStall_IsConnectTimeoutNotStall) {
+  HttplibTransport transport;
+  FullBacklog backlog;
+  auto obs = make("http://127.0.0.1:" + std::to_string(backlog.port()) + "/fixed");
+  ExchangeSpec s = spec(*obs);
+  s.connect_timeout = 600ms;
+  s.stall_timeout = 100ms;
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::connect_timeout) << obs->result().message;
+}
+
+TEST_F(HttplibTransportTest, TlsHandshakeSlowerThanStall_IsConnectTimeoutNotStall) {
+  // A listener that never accepts: TCP connects (the kernel queues it), the handshake hangs.
+  HttplibTransport transport;
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto obs = make("https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/fixed");
+  ExchangeSpec s = spec(*obs);
+  s.connect_timeout = 600ms;
+  s.stall_timeout = 100ms;
+  auto ex = transport.start(s, obs);
+  const bool ended = obs->wait();
+  ::close(listener);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(obs->error(), ErrorKind::connect_timeout) << obs->result().message;
 }
 
 TEST_F(HttplibTransportTest, DripFasterThanStall_Succeeds) {

@@ -198,6 +198,19 @@ Plan big_header(const RequestInfo& request) {
   return plan;
 }
 
+// A head that keeps arriving: for clients' stall clocks (slow lines are progress) and for their
+// head bounds (a flood of lines must be cut by the client, not buffered).
+Plan header_drip(const RequestInfo& request) {
+  Plan plan = text(200, "");
+  plan.head_drip_interval = std::chrono::milliseconds(int_param(request, "interval_ms", 100, 1, kMaxDelayMs));
+  plan.head_drip_lines = static_cast<std::uint64_t>(
+      int_param(request, "lines", 10, 0, std::numeric_limits<std::int64_t>::max()));
+  plan.head_drip_per_tick = static_cast<std::size_t>(int_param(request, "per_tick", 1, 1, 4096));
+  plan.head_drip_bytes = static_cast<std::size_t>(int_param(request, "bytes", 16, 0, 1 << 20));
+  plan.head_drip_for = std::chrono::milliseconds(int_param(request, "max_ms", 10000, 0, kMaxDelayMs));
+  return plan;
+}
+
 Plan echo(const RequestInfo& request) {
   std::string out = fmt::format("method {}\ntarget {}\n", request.method, request.target);
   for (const auto& header : request.headers)
@@ -274,6 +287,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   if (path == "/echo") return echo(request);
   if (path.rfind("/echo/", 0) == 0) return echo_or_redirect(request);
   if (path == "/big-header") return big_header(request);
+  if (path == "/header-drip") return header_drip(request);
   return text(404, fmt::format("no endpoint {}\n", path));
 }
 
@@ -295,6 +309,8 @@ std::string endpoint_summary() {
          "  /echo                                    describes method, target, headers, body\n"
          "  /echo/ANY?location=L&code=R              like /echo; with L, redirects to L verbatim\n"
          "  /big-header?bytes=N&lines=L              200 with ~N header bytes in L X-Big-i headers\n"
+         "  /header-drip?lines=N&bytes=B&interval_ms=I&per_tick=P&max_ms=M\n"
+         "                                           head lines trickling in (plain listener only)\n"
          "  (any endpoint) key=K                     counted per key\n";
 }
 

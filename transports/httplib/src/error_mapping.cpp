@@ -71,7 +71,7 @@ ExchangeResult result_for_stop(StopReason reason, const std::string& detail) {
       return failed(ErrorKind::connect_timeout,
                     "connect timeout: resolving, connecting and the TLS handshake did not finish in time");
     case StopReason::stall:
-      return failed(ErrorKind::stall_timeout, "no body data arrived for the stall timeout");
+      return failed(ErrorKind::stall_timeout, "no response byte arrived for the stall timeout after the request was sent");
     case StopReason::body_limit:
       return failed(ErrorKind::body_too_large, detail);
     case StopReason::head_too_large:

@@ -26,7 +26,7 @@ enum class StopReason {
   consumer,        // on_body returned false
   deadline,        // ExchangeSpec::deadline passed
   connect_timeout, // connecting (resolve, TCP, TLS handshake) took longer than the connect timeout
-  stall,           // no body byte for the stall timeout
+  stall,           // no response byte for the stall timeout once the request was sent
   body_limit,      // Content-Length or the bytes received exceed max_body_bytes
   observer_threw,  // on_head or on_body threw; the exception is swallowed here
   head_too_large,  // the response head exceeded kMaxResponseHeadBytes
@@ -86,7 +86,7 @@ class HttplibExchange final : public Exchange {
   StopReason stop_reason = StopReason::none;
   std::string stop_detail;  // e.g. the observer's exception text
   int stop_fd = -1;         // a dup of the exchange's socket, owned by its worker; -1 if none
-  TimePoint last_progress;  // start on the worker, then each head / body chunk (the stall clock)
+  TimePoint last_progress;  // the first request byte, then each response byte (the stall clock)
   TimePoint connect_started;  // when the worker took the exchange (the connect clock)
   // cpp-httplib wrote the first request byte: connecting (and the TLS handshake) is over, or a
   // kept-alive connection was reused. Until then the connect clock runs, after it the stall clock.

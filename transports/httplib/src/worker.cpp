@@ -127,11 +127,13 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   StopReason reason = StopReason::none;
   std::string detail;
   TimePoint last_progress;
+  bool request_started = false;
   {
     std::lock_guard lock(core_->mutex);
     reason = ex.stop_reason;
     detail = ex.stop_detail;
     last_progress = ex.last_progress;
+    request_started = ex.request_started;
     finish_locked(ex);
   }
 
@@ -147,7 +149,8 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
                      .host_is_address = url->is_ipv6_literal() || is_ipv4_address(url->host()),
                      .deadline_passed = now >= ex.deadline,
                      .connect_elapsed = now >= ex.connect_started + ex.connect_timeout,
-                     .stall_elapsed = ex.stall_timeout && now - last_progress >= *ex.stall_timeout,
+                     .stall_elapsed = request_started && ex.stall_timeout &&
+                                      now - last_progress >= *ex.stall_timeout,
                      .tls_verify_result = 0,
                      .authority = fmt::format("{}:{}", url->host(), url->port())};
   if (url->is_https()) {
@@ -184,7 +187,6 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
     {
       std::lock_guard lock(core_->mutex);
       if (ex.stop_reason != StopReason::none) return false;
-      ex.last_progress = Clock::now();
     }
     // cpp-httplib 0.11 refuses a header line over 8 KiB (a read error: connection_reset) but not
     // a head of many lines; bound the whole head like the curl transport does.
@@ -219,7 +221,6 @@ bool Worker::on_body(HttplibExchange& ex, const char* data, std::size_t size) {
     {
       std::lock_guard lock(core_->mutex);
       if (ex.stop_reason != StopReason::none) return false;
-      ex.last_progress = Clock::now();
     }
     received_ += size;
     if (ex.max_body_bytes && received_ > *ex.max_body_bytes) {
@@ -239,6 +240,11 @@ bool Worker::on_body(HttplibExchange& ex, const char* data, std::size_t size) {
 
 bool Worker::on_response_bytes(const char* data, std::size_t size) {
   if (current_ == nullptr) return true;
+  {
+    // Every response byte, head or body, is progress for the stall clock.
+    std::lock_guard lock(core_->mutex);
+    current_->last_progress = Clock::now();
+  }
   raw_head_.feed(std::string_view(data, size));
   return true;
 }

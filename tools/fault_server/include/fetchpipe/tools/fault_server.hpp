@@ -79,6 +79,14 @@
 //                             200 "big header\n" whose head carries about N header bytes (default
 //                             1 MiB, at most 64 MiB) in L headers X-Big-1..X-Big-L (default 1) of
 //                             N/L pattern bytes each: for testing that clients bound the head.
+//   /header-drip?lines=N&bytes=B&interval_ms=I&per_tick=P&max_ms=M
+//                             a head that trickles in: the status line at once, then every I ms
+//                             (default 100) P lines (default 1) "X-Drip-k: <B pattern bytes>"
+//                             (default 16), until N lines (default 10; 0 = no limit) or M ms
+//                             (default 10000) have passed; then "Content-Length: 0", close. No
+//                             lines are added while earlier ones are unsent (a client that stops
+//                             reading costs nothing). For stall clocks and head bounds. Plain
+//                             listener only (the TLS listener answers 501).
 //
 // Counters: every request carrying `key=K` (any endpoint) increments count(K), before the
 // endpoint runs; every request increments total_count().

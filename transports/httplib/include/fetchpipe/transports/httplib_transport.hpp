@@ -16,6 +16,9 @@
 // as the same "read error". The watchdog also runs the connect clock: resolving, the TCP connect
 // and the TLS handshake together, until the first request byte is written (cpp-httplib's own
 // connect and handshake timeouts, one full timeout each, are only a backstop behind it).
+// The stall clock starts with the request: it fires when no response byte (head or body) has
+// arrived for the stall timeout after the request was sent (bytes still unacknowledged in the
+// socket's send queue mean it is still being sent). Connecting is never a stall.
 //
 // Thread rules.
 //   - Threads created: `Options::workers` workers plus one watchdog thread, started in the
