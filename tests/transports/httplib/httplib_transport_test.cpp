@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -559,6 +560,55 @@ TEST_F(HttplibTransportTest, BodyAtLimit_Succeeds) {
   ASSERT_TRUE(obs->wait());
   EXPECT_FALSE(obs->error()) << obs->result().message;
   EXPECT_EQ(obs->body().size(), 100u);
+}
+
+// ---- the head bound ---------------------------------------------------------------------------
+
+// Samples the heap in use (mallinfo2) every 2 ms on a thread of its own; peak() is the most seen.
+class HeapPeak {
+ public:
+  HeapPeak() : base_(in_use()), thread_([this] { run(); }) {}
+  ~HeapPeak() {
+    stop_ = true;
+    thread_.join();
+  }
+  [[nodiscard]] std::size_t growth() const { return peak_.load() > base_ ? peak_.load() - base_ : 0; }
+
+ private:
+  static std::size_t in_use() { return ::mallinfo2().uordblks; }
+  void run() {
+    while (!stop_) {
+      std::size_t now = in_use();
+      if (now > peak_.load()) peak_ = now;
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  std::size_t base_;
+  std::atomic<std::size_t> peak_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(HttplibTransportTest, EndlessHeadLines_StoppedAtTheHeadBoundWhileArriving) {
+  // Up to 16 lines of 1000 bytes a millisecond, for at most 20 s: cpp-httplib itself would keep
+  // every line. The transport must cut the head at 256 KiB as it arrives, not at the deadline.
+  HttplibTransport transport;
+  auto obs = make(server_.url("/header-drip?lines=0&bytes=1000&per_tick=16&interval_ms=1&max_ms=20000"));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::size_t growth = 0;
+  {
+    HeapPeak heap;
+    auto ex = transport.start(spec(*obs, 3s), obs);
+    ASSERT_TRUE(obs->wait());
+    growth = heap.growth();
+  }
+  EXPECT_EQ(obs->error(), ErrorKind::connection_reset) << obs->result().message;
+  EXPECT_NE(obs->result().message.find("head exceeds"), std::string::npos) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 1500ms * kSlowdown);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // 256 KiB of head, cpp-httplib's copy of it in a map, buffers: a few MiB at most.
+  EXPECT_LT(growth, std::size_t{4} << 20) << "heap grew by " << growth << " bytes";
+#endif
 }
 
 // ---- HTTPS ------------------------------------------------------------------------------------

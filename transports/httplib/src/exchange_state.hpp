@@ -34,7 +34,8 @@ enum class StopReason {
 };
 
 // The most response-head bytes accepted; beyond it the exchange ends as connection_reset. Same
-// bound as the curl transport. (cpp-httplib has read the head by the time it can be checked.)
+// bound as the curl transport. Counted on the bytes cpp-httplib reads, as they arrive (see
+// read_tap.hpp), so cpp-httplib never holds more than this plus one read of head.
 inline constexpr std::size_t kMaxResponseHeadBytes = 256 * 1024;
 
 enum class Phase { queued, running, done };

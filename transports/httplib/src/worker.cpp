@@ -188,12 +188,6 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
       std::lock_guard lock(core_->mutex);
       if (ex.stop_reason != StopReason::none) return false;
     }
-    // cpp-httplib 0.11 refuses a header line over 8 KiB (a read error: connection_reset) but not
-    // a head of many lines; bound the whole head like the curl transport does.
-    if (raw_head_.state() == RawHeadCapture::State::too_large) {
-      return stop_from_hook(ex, StopReason::head_too_large,
-                            fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
-    }
     // Deliver the head as the server sent it, not as cpp-httplib decoded it.
     std::vector<std::pair<std::string, std::string>> parsed(response.headers.begin(),
                                                             response.headers.end());
@@ -245,7 +239,12 @@ bool Worker::on_response_bytes(const char* data, std::size_t size) {
     std::lock_guard lock(core_->mutex);
     current_->last_progress = Clock::now();
   }
-  raw_head_.feed(std::string_view(data, size));
+  // The head bound, enforced while the head arrives: cpp-httplib would otherwise keep every
+  // header line it reads (it limits a line to 8 KiB, not their number) until a clock runs out.
+  if (raw_head_.feed(std::string_view(data, size)) == RawHeadCapture::State::too_large) {
+    return stop_from_hook(*current_, StopReason::head_too_large,
+                          fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
+  }
   return true;
 }
 
