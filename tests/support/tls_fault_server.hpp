@@ -21,10 +21,11 @@ namespace fetchpipe::testing {
 
 class TlsFaultServer {
  public:
-  explicit TlsFaultServer(const std::string& tag)
+  // `names`: the CA's and the server certificate's names (default: localhost and 127.0.0.1).
+  explicit TlsFaultServer(const std::string& tag, const tools::TestCertificateNames& names = {})
       : dir_(std::filesystem::temp_directory_path() / ("fetchpipe-" + tag + "-" + std::to_string(::getpid()))) {
     std::filesystem::create_directories(dir_);
-    certs_ = tools::make_test_certificates(dir_);
+    certs_ = tools::make_test_certificates(dir_, names);
     server_ = std::make_unique<tools::FaultServer>(tools::FaultServer::Options{
         .tls = true, .tls_cert_file = certs_.server_cert_file, .tls_key_file = certs_.server_key_file});
   }
