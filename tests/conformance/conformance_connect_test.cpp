@@ -1,6 +1,6 @@
 // The connect clock covers the TCP connect and the TLS handshake, on every transport: a connect
 // that never completes and a handshake the server never answers both end as connect_timeout,
-// which is retried (the request never left).
+// which is retried (the request never left). And a name that cannot resolve is dns_failure.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -75,6 +75,18 @@ TEST_P(ConformanceConnect, HungTcpConnectIsConnectTimeoutAndRetried) {
 TEST_P(ConformanceConnect, HungTlsHandshakeIsConnectTimeoutAndRetried) {
   SilentListener listener(/*fill_backlog=*/false);
   expect_two_connect_timeouts("https://127.0.0.1:" + std::to_string(listener.port()) + "/fixed");
+}
+
+TEST_P(ConformanceConnect, UnresolvableNameIsDnsFailureAndRetried) {
+  // A plain `x.invalid` would make glibc ask the configured name server, which is not on
+  // loopback here. A label longer than DNS allows (64 > 63 bytes) fails inside the local
+  // resolver before any query is built, so nothing leaves the machine (checked with strace).
+  Runner run(GetParam(), {}, DefaultRetryPolicy::Options{.max_attempts = 2});
+  auto out = run.fetch({.url = "http://" + std::string(64, 'a') + ".invalid/fixed"});
+  ASSERT_EQ(out.terminal, "failure");
+  EXPECT_EQ(out.error->kind, ErrorKind::dns_failure) << out.error->message;
+  EXPECT_EQ(out.error->reason, GiveUpReason::attempts_exhausted) << out.error->message;
+  EXPECT_EQ(out.attempts(), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ConformanceConnect, ::testing::Values("curl", "httplib"),

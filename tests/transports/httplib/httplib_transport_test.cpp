@@ -266,8 +266,15 @@ TEST_F(HttplibTransportTest, ConnectRefused_IsConnectFailure) {
   EXPECT_EQ(obs->error(), ErrorKind::connect_failure) << obs->result().message;
 }
 
-// DNS failure is covered by error_mapping_test.cpp: resolving a name that does not exist would
-// send a query to this machine's non-loopback resolver, and tests talk to loopback only.
+TEST_F(HttplibTransportTest, UnresolvableName_IsDnsFailure) {
+  // A label over 63 bytes fails inside glibc's resolver before any query is built: nothing is
+  // sent to this machine's (non-loopback) name server. Also end to end in conformance_connect_test.
+  HttplibTransport transport;
+  auto obs = make("http://" + std::string(64, 'a') + ".invalid/fixed");
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::dns_failure) << obs->result().message;
+}
 
 TEST_F(HttplibTransportTest, FullAcceptQueue_IsConnectTimeout) {
   HttplibTransport transport;
