@@ -66,6 +66,9 @@ ssize_t real_send(int fd, const void* buf, std::size_t n, int flags) {
 ScopedReadTap::ScopedReadTap(ReadTap& tap, bool tls) { t_tap = ThreadTap{.tap = &tap, .tls = tls}; }
 ScopedReadTap::~ScopedReadTap() { t_tap = ThreadTap{}; }
 
+PausedReadTap::PausedReadTap() : tap_(t_tap.tap), tls_(t_tap.tls) { t_tap = ThreadTap{}; }
+PausedReadTap::~PausedReadTap() { t_tap = ThreadTap{.tap = tap_, .tls = tls_}; }
+
 }  // namespace fetchpipe::detail
 
 using fetchpipe::detail::t_tap;

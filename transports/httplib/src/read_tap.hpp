@@ -42,6 +42,20 @@ class ScopedReadTap {
   ScopedReadTap& operator=(const ScopedReadTap&) = delete;
 };
 
+// Suspends the calling thread's tap while in scope, around code that is not cpp-httplib's (the
+// observer's callbacks run inside cpp-httplib's send() and may use sockets of their own).
+class PausedReadTap {
+ public:
+  PausedReadTap();
+  ~PausedReadTap();
+  PausedReadTap(const PausedReadTap&) = delete;
+  PausedReadTap& operator=(const PausedReadTap&) = delete;
+
+ private:
+  ReadTap* tap_;
+  bool tls_;
+};
+
 // True when the process's recv, send, SSL_read and SSL_write resolve to the interposed ones.
 [[nodiscard]] bool read_tap_active();
 

@@ -192,10 +192,19 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
     std::vector<std::pair<std::string, std::string>> parsed(response.headers.begin(),
                                                             response.headers.end());
     FaithfulHead faithful = faithful_head(raw_head_.head(), response.status, parsed);
-    if (!faithful.head) return stop_from_hook(ex, StopReason::unfaithful_head, faithful.refusal);
+    if (!faithful.head) {
+      if (raw_head_.head().empty() && !read_tap_active()) {
+        faithful.refusal += " (recv/SSL_read are not the transport's: link fetchpipe_httplib "
+                            "statically, or load it before libc and libssl)";
+      }
+      return stop_from_hook(ex, StopReason::unfaithful_head, faithful.refusal);
+    }
     const auto declared = declared_body_length(*ex.request, response);
     head_delivered_ = true;
-    ex.observer->on_head(std::move(*faithful.head));
+    {
+      const PausedReadTap user_code;
+      ex.observer->on_head(std::move(*faithful.head));
+    }
     if (ex.max_body_bytes && declared && *declared > *ex.max_body_bytes) {
       return stop_from_hook(ex, StopReason::body_limit,
                             fmt::format("response declares {} body bytes, over the {}-byte limit",
@@ -221,9 +230,12 @@ bool Worker::on_body(HttplibExchange& ex, const char* data, std::size_t size) {
       return stop_from_hook(ex, StopReason::body_limit,
                             fmt::format("response body exceeds the {}-byte limit", *ex.max_body_bytes));
     }
-    if (!ex.observer->on_body(std::string_view(data, size))) {
-      return stop_from_hook(ex, StopReason::consumer, {});
+    bool more = false;
+    {
+      const PausedReadTap user_code;
+      more = ex.observer->on_body(std::string_view(data, size));
     }
+    if (!more) return stop_from_hook(ex, StopReason::consumer, {});
     return true;
   } catch (const std::exception& e) {
     return stop_from_hook(ex, StopReason::observer_threw, e.what());
