@@ -34,6 +34,16 @@
 //   - Construction ignores SIGPIPE process-wide (SIG_IGN): cpp-httplib's client writes with
 //     flags 0, so a peer closing a keep-alive connection would otherwise kill the process.
 //
+// Raw bytes. cpp-httplib 0.11 percent-decodes every response header value and keeps any number of
+// header lines, and Debian's build keeps its parser in libcpp-httplib.so. So this transport
+// defines recv, send, SSL_read and SSL_write for the process (the dynamic linker binds
+// cpp-httplib's calls to them): each calls straight through to the real function, and only a
+// worker inside cpp-httplib sees the bytes — to deliver header values as the server sent them,
+// bound the head (256 KiB) while it arrives, and run the connect and stall clocks. Every other
+// caller (libcurl, your code) gets the plain function. Link fetchpipe_httplib statically (the
+// default); if the interposition is not in effect, every response head is refused
+// (connection_reset) rather than delivered decoded.
+//
 // Limits of cpp-httplib 0.11 that remain: host name resolution (getaddrinfo) cannot be
 // interrupted, so a cancel or deadline that arrives while a worker resolves a slow name waits for
 // the resolver (the exchange then still ends as cancelled / attempt_timeout). Redirects are never
