@@ -40,8 +40,20 @@ TEST_P(ConformanceTls, UntrustedCertificateIsTlsFailureAndNotRetried) {
 }
 
 TEST_P(ConformanceTls, HostNameMustMatchTheCertificate) {
-  // Our server certificate names 127.0.0.1 and localhost; the CA is trusted, so only a name
-  // mismatch could fail — and both names are in it, so both succeed.
+  // A trusted chain whose certificate names another host: only the host-name check can refuse
+  // it (with that check off, this fetch succeeds).
+  testing::TlsFaultServer elsewhere("tls-elsewhere", {.ca_name = "fetchpipe test CA",
+                                                      .server_names = "DNS:elsewhere.invalid"});
+  Runner run(GetParam(), [&](ClientOptions& o) { o.tls.ca_file = elsewhere.certs().ca_cert_file.string(); });
+  auto out = run.fetch({.url = elsewhere.server().tls_url("/fixed")});
+  ASSERT_EQ(out.terminal, "failure");
+  EXPECT_EQ(out.error->kind, ErrorKind::tls_failure) << out.error->message;
+  EXPECT_EQ(out.error->reason, GiveUpReason::not_retryable);
+  EXPECT_EQ(out.error->attempts.size(), 1u);
+}
+
+TEST_P(ConformanceTls, EitherNameInTheCertificateMatches) {
+  // Our server certificate names 127.0.0.1 and localhost: both spellings verify.
   Runner run(GetParam(), [](ClientOptions& o) { o.tls.ca_file = certs().ca_cert_file.string(); });
   auto out = run.fetch({.url = "https://localhost:" + std::to_string(server().tls_port()) + "/fixed"});
   EXPECT_EQ(out.terminal, "success") << (out.error ? out.error->message : "");

@@ -52,5 +52,15 @@ TEST(HttplibErrorMapping, ConnectionTimeoutAndTls) {
   EXPECT_EQ(classify_failure(facts(httplib::Error::SSLServerVerification)).error, ErrorKind::tls_failure);
 }
 
+TEST(HttplibErrorMapping, HandshakeFailureAfterTheConnectClockIsConnectTimeout) {
+  auto f = facts(httplib::Error::SSLConnection);
+  f.socket_created = true;
+  EXPECT_EQ(classify_failure(f).error, ErrorKind::tls_failure);
+  f.connect_elapsed = true;  // cpp-httplib's handshake backstop fired before the watchdog
+  EXPECT_EQ(classify_failure(f).error, ErrorKind::connect_timeout);
+  f.stop_reason = StopReason::connect_timeout;
+  EXPECT_EQ(classify_failure(f).error, ErrorKind::connect_timeout);
+}
+
 }  // namespace
 }  // namespace fetchpipe::detail

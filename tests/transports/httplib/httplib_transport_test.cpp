@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 
 #include "fetchpipe/tools/fault_server.hpp"
 #include "recording_observer.hpp"
+#include "tls_fault_server.hpp"
 
 namespace fetchpipe {
 namespace {
@@ -129,6 +131,22 @@ class HttplibTransportTest : public ::testing::Test {
       std::this_thread::sleep_for(1ms);
     }
     return true;
+  }
+
+  // Fetches `path` with a 300 ms stall timeout and expects stall_timeout about 300 ms after the
+  // request was sent (it is sent at once: loopback, nothing queued).
+  std::shared_ptr<RecordingObserver> expect_stall_timeout(const std::string& path) {
+    HttplibTransport transport;
+    auto obs = make(server_.url(path));
+    ExchangeSpec s = spec(*obs);
+    s.stall_timeout = 300ms;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto ex = transport.start(s, obs);
+    EXPECT_TRUE(obs->wait());
+    EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
+    EXPECT_GE(obs->completed_at() - t0, 290ms);
+    EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
+    return obs;
   }
 
   FaultServer server_;
@@ -248,8 +266,15 @@ TEST_F(HttplibTransportTest, ConnectRefused_IsConnectFailure) {
   EXPECT_EQ(obs->error(), ErrorKind::connect_failure) << obs->result().message;
 }
 
-// DNS failure is covered by error_mapping_test.cpp: resolving a name that does not exist would
-// send a query to this machine's non-loopback resolver, and tests talk to loopback only.
+TEST_F(HttplibTransportTest, UnresolvableName_IsDnsFailure) {
+  // A label over 63 bytes fails inside glibc's resolver before any query is built: nothing is
+  // sent to this machine's (non-loopback) name server. Also end to end in conformance_connect_test.
+  HttplibTransport transport;
+  auto obs = make("http://" + std::string(64, 'a') + ".invalid/fixed");
+  auto ex = transport.start(spec(*obs), obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::dns_failure) << obs->result().message;
+}
 
 TEST_F(HttplibTransportTest, FullAcceptQueue_IsConnectTimeout) {
   HttplibTransport transport;
@@ -316,29 +341,67 @@ TEST_F(HttplibTransportTest, SlowBodyPastDeadline_IsAttemptTimeout) {
 }
 
 TEST_F(HttplibTransportTest, DripSlowerThanStall_IsStallTimeout) {
-  HttplibTransport transport;
-  auto obs = make(server_.url("/drip?n=100&interval_ms=2000&chunk=10"));
-  ExchangeSpec s = spec(*obs);
-  s.stall_timeout = 300ms;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto ex = transport.start(s, obs);
-  ASSERT_TRUE(obs->wait());
-  EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
+  auto obs = expect_stall_timeout("/drip?n=100&interval_ms=2000&chunk=10");
   EXPECT_EQ(obs->status(), 200);
-  EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
 }
 
 TEST_F(HttplibTransportTest, HangWithStall_IsStallTimeout) {
-  // The stall clock runs from the established connection, not only between body bytes.
+  // The server reads the request and never answers: no response byte at all.
+  expect_stall_timeout("/hang");
+}
+
+// The stall clock: no response byte (head or body) for the stall time once the request was sent.
+// Connecting is the connect clock's business, and every response byte is progress.
+
+TEST_F(HttplibTransportTest, HeadTricklingFasterThanStall_IsNotAStall) {
+  // 8 header lines, one per 100 ms: 800 ms of head, never 300 ms without a byte.
   HttplibTransport transport;
-  auto obs = make(server_.url("/hang"));
+  auto obs = make(server_.url("/header-drip?lines=8&interval_ms=100"));
   ExchangeSpec s = spec(*obs);
   s.stall_timeout = 300ms;
-  const auto t0 = std::chrono::steady_clock::now();
   auto ex = transport.start(s, obs);
   ASSERT_TRUE(obs->wait());
-  EXPECT_EQ(obs->error(), ErrorKind::stall_timeout) << obs->result().message;
-  EXPECT_LT(obs->completed_at() - t0, 300ms + 200ms * kSlowdown);
+  EXPECT_FALSE(obs->error()) << obs->result().message;
+  EXPECT_EQ(obs->status(), 200);
+}
+
+TEST_F(HttplibTransportTest, StatusLineThenSilence_IsStallTimeoutAfterTheStall) {
+  // The status line arrives at once, the first header line only after a minute.
+  expect_stall_timeout("/header-drip?lines=0&interval_ms=60000&max_ms=120000");
+}
+
+TEST_F(HttplibTransportTest, TcpConnectSlowerThanStall_IsConnectTimeoutNotStall) {
+  HttplibTransport transport;
+  FullBacklog backlog;
+  auto obs = make("http://127.0.0.1:" + std::to_string(backlog.port()) + "/fixed");
+  ExchangeSpec s = spec(*obs);
+  s.connect_timeout = 600ms;
+  s.stall_timeout = 100ms;
+  auto ex = transport.start(s, obs);
+  ASSERT_TRUE(obs->wait());
+  EXPECT_EQ(obs->error(), ErrorKind::connect_timeout) << obs->result().message;
+}
+
+TEST_F(HttplibTransportTest, TlsHandshakeSlowerThanStall_IsConnectTimeoutNotStall) {
+  // A listener that never accepts: TCP connects (the kernel queues it), the handshake hangs.
+  HttplibTransport transport;
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto obs = make("https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/fixed");
+  ExchangeSpec s = spec(*obs);
+  s.connect_timeout = 600ms;
+  s.stall_timeout = 100ms;
+  auto ex = transport.start(s, obs);
+  const bool ended = obs->wait();
+  ::close(listener);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(obs->error(), ErrorKind::connect_timeout) << obs->result().message;
 }
 
 TEST_F(HttplibTransportTest, DripFasterThanStall_Succeeds) {
@@ -506,6 +569,57 @@ TEST_F(HttplibTransportTest, BodyAtLimit_Succeeds) {
   EXPECT_EQ(obs->body().size(), 100u);
 }
 
+// ---- the head bound ---------------------------------------------------------------------------
+
+// Samples the heap in use (mallinfo2) every 2 ms on a thread of its own; peak() is the most seen.
+class HeapPeak {
+ public:
+  HeapPeak() : base_(in_use()), thread_([this] { run(); }) {}
+  ~HeapPeak() {
+    stop_ = true;
+    thread_.join();
+  }
+  [[nodiscard]] std::size_t growth() const { return peak_.load() > base_ ? peak_.load() - base_ : 0; }
+
+ private:
+  static std::size_t in_use() { return ::mallinfo2().uordblks; }
+  void run() {
+    while (!stop_) {
+      std::size_t now = in_use();
+      if (now > peak_.load()) peak_ = now;
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  std::size_t base_;
+  std::atomic<std::size_t> peak_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(HttplibTransportTest, EndlessHeadLines_StoppedAtTheHeadBoundWhileArriving) {
+  // Up to 16 lines of 1000 bytes a millisecond, for at most 20 s: cpp-httplib itself would keep
+  // every line. The transport must cut the head at 256 KiB as it arrives, not at the deadline.
+  HttplibTransport transport;
+  auto obs = make(server_.url("/header-drip?lines=0&bytes=1000&per_tick=16&interval_ms=1&max_ms=20000"));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::size_t growth = 0;
+  {
+    HeapPeak heap;
+    auto ex = transport.start(spec(*obs, 3s), obs);
+    ASSERT_TRUE(obs->wait());
+    growth = heap.growth();
+  }
+  EXPECT_EQ(obs->error(), ErrorKind::connection_reset) << obs->result().message;
+  EXPECT_NE(obs->result().message.find("head exceeds"), std::string::npos) << obs->result().message;
+  EXPECT_LT(obs->completed_at() - t0, 1500ms * kSlowdown);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // 256 KiB of head, cpp-httplib's copy of it in a map, buffers: a few MiB at most.
+  EXPECT_LT(growth, std::size_t{4} << 20) << "heap grew by " << growth << " bytes";
+#else
+  (void)growth;  // allocator figures under sanitizers say nothing about the transport
+#endif
+}
+
 // ---- HTTPS ------------------------------------------------------------------------------------
 
 class HttplibTransportTlsTest : public HttplibTransportTest {
@@ -565,6 +679,73 @@ TEST_F(HttplibTransportTlsTest, HangOverTls_CancelIsPrompt) {
   ASSERT_TRUE(obs->wait());
   EXPECT_EQ(obs->error(), ErrorKind::cancelled) << obs->result().message;
   EXPECT_LT(obs->completed_at() - t0, 100ms * kSlowdown);
+}
+
+// ---- trust store: ca_file / ca_path replace the system store, and both count -----------------
+
+TlsOptions trusting(std::string ca_file, std::string ca_path) {
+  TlsOptions tls;
+  tls.ca_file = std::move(ca_file);
+  tls.ca_path = std::move(ca_path);
+  return tls;
+}
+
+// One fetch of `url` on a fresh transport with `tls`: how it ended.
+ExchangeResult fetch_with(const std::string& url, const TlsOptions& tls) {
+  HttplibTransport transport;
+  auto obs = std::make_shared<RecordingObserver>(Request{.url = url});
+  ExchangeSpec s;
+  s.request = &obs->request();
+  s.deadline = Clock::now() + 10s;
+  s.connect_timeout = 2s;
+  s.tls = &tls;
+  auto ex = transport.start(s, obs);
+  if (!obs->wait()) return ExchangeResult{.error = ErrorKind::internal_error, .message = "no completion"};
+  return obs->result();
+}
+
+// The error of `result`, printing its message when the expectation fails.
+#define EXPECT_ENDS(result, expected)                   \
+  do {                                                  \
+    const ExchangeResult r_ = (result);                 \
+    EXPECT_EQ(r_.error, expected) << r_.message;        \
+  } while (false)
+
+TEST_F(HttplibTransportTlsTest, CaFileAndCaPath_BothAreTrusted) {
+  testing::TlsFaultServer tls("httplib-both");
+  // Another CA of another name (two CAs of one name shadow each other in OpenSSL's lookups).
+  const auto other = tools::make_test_certificates(temp_dir() / "both-other",
+                                                   {.ca_name = "another CA", .server_names = "DNS:localhost"});
+  const auto served_dir = testing::make_hashed_ca_dir(tls.certs().ca_cert_file, temp_dir() / "both-served");
+  const auto other_dir = testing::make_hashed_ca_dir(other.ca_cert_file, temp_dir() / "both-other-dir");
+  const std::string url = tls.server().tls_url("/fixed");
+  // Only the directory vouches for the server.
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), served_dir.string())),
+            std::nullopt);
+  // Only the file vouches for the server.
+  EXPECT_ENDS(fetch_with(url, trusting(tls.certs().ca_cert_file.string(), other_dir.string())),
+            std::nullopt);
+  // Neither does.
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), other_dir.string())),
+            ErrorKind::tls_failure);
+}
+
+TEST_F(HttplibTransportTlsTest, CaFileOrCaPath_ReplacesTheSystemStore) {
+  // OpenSSL's default store is pointed at the CA that signed the server: the "system" trusts it.
+  testing::TlsFaultServer tls("httplib-system");
+  const auto other = tools::make_test_certificates(temp_dir() / "system-other");
+  const auto other_dir = testing::make_hashed_ca_dir(other.ca_cert_file, temp_dir() / "system-other-dir");
+  std::filesystem::create_directories(temp_dir() / "system-empty");
+  testing::ScopedEnv system_file("SSL_CERT_FILE", tls.certs().ca_cert_file.string());
+  testing::ScopedEnv system_dir("SSL_CERT_DIR", (temp_dir() / "system-empty").string());
+  const std::string url = tls.server().tls_url("/fixed");
+  // Control: with neither option set the system store is used, and it trusts the server.
+  EXPECT_ENDS(fetch_with(url, TlsOptions{}), std::nullopt);
+  // Either option alone, or both, must be the only trust: the system store no longer counts.
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), "")), ErrorKind::tls_failure);
+  EXPECT_ENDS(fetch_with(url, trusting("", other_dir.string())), ErrorKind::tls_failure);
+  EXPECT_ENDS(fetch_with(url, trusting(other.ca_cert_file.string(), other_dir.string())),
+            ErrorKind::tls_failure);
 }
 
 // ---- pool and shutdown ------------------------------------------------------------------------

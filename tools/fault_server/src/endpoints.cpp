@@ -219,6 +219,19 @@ Plan folded_header(const RequestInfo& request) {
   return plan;
 }
 
+// A head that keeps arriving: for clients' stall clocks (slow lines are progress) and for their
+// head bounds (a flood of lines must be cut by the client, not buffered).
+Plan header_drip(const RequestInfo& request) {
+  Plan plan = text(200, "");
+  plan.head_drip_interval = std::chrono::milliseconds(int_param(request, "interval_ms", 100, 1, kMaxDelayMs));
+  plan.head_drip_lines = static_cast<std::uint64_t>(
+      int_param(request, "lines", 10, 0, std::numeric_limits<std::int64_t>::max()));
+  plan.head_drip_per_tick = static_cast<std::size_t>(int_param(request, "per_tick", 1, 1, 4096));
+  plan.head_drip_bytes = static_cast<std::size_t>(int_param(request, "bytes", 16, 0, 1 << 20));
+  plan.head_drip_for = std::chrono::milliseconds(int_param(request, "max_ms", 10000, 0, kMaxDelayMs));
+  return plan;
+}
+
 Plan echo(const RequestInfo& request) {
   std::string out = fmt::format("method {}\ntarget {}\n", request.method, request.target);
   for (const auto& header : request.headers)
@@ -226,6 +239,15 @@ Plan echo(const RequestInfo& request) {
   out += fmt::format("body-length {}\n\n", request.body.size());
   out += request.body;
   return text(200, std::move(out));
+}
+
+// /echo/<anything>: like /echo, or, with `location`, a redirect to it verbatim (so a relative
+// Location such as "?q=a%2Bb" comes back to an /echo/ path that shows the raw target).
+Plan echo_or_redirect(const RequestInfo& request) {
+  const std::string* location = request.param("location");
+  if (location == nullptr) return echo(request);
+  if (location->empty() || has_crlf(*location)) return text(400, "location must be one line\n");
+  return redirect(redirect_code(request), *location);
 }
 
 }  // namespace
@@ -297,9 +319,11 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   }
   if (path == "/redirect-to") return redirect_to(request);
   if (path == "/echo") return echo(request);
+  if (path.rfind("/echo/", 0) == 0) return echo_or_redirect(request);
   if (path == "/big-header") return big_header(request);
   if (path == "/folded-header") return folded_header(request);
   if (path == "/close-after-read") return fault_plan(Fault::close);
+  if (path == "/header-drip") return header_drip(request);
   return text(404, fmt::format("no endpoint {}\n", path));
 }
 
@@ -319,9 +343,12 @@ std::string endpoint_summary() {
          "  /redirect-loop?code=R                    redirects to itself forever\n"
          "  /redirect-to?url=U&code=R                redirects to U\n"
          "  /echo                                    describes method, target, headers, body\n"
+         "  /echo/ANY?location=L&code=R              like /echo; with L, redirects to L verbatim\n"
          "  /big-header?bytes=N&lines=L              200 with ~N header bytes in L X-Big-i headers\n"
          "  /folded-header?bytes=N&width=W&fields=F  F fields, then X-Folded over ~N bytes of obs-fold\n"
          "  /close-after-read                        reads the request, closes without answering\n"
+         "  /header-drip?lines=N&bytes=B&interval_ms=I&per_tick=P&max_ms=M\n"
+         "                                           head lines trickling in (plain listener only)\n"
          "  (any endpoint) key=K                     counted per key\n";
 }
 

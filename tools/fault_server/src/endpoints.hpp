@@ -57,8 +57,20 @@ struct Plan {
   std::chrono::milliseconds drip_interval{0};
   std::size_t drip_chunk = 0;
 
+  // > 0: a head that arrives line by line (plain listener only): the status line at once, then
+  // every interval `head_drip_per_tick` lines "X-Drip-N: <head_drip_bytes pattern bytes>",
+  // until `head_drip_lines` lines (0: no count limit) or `head_drip_for` have passed; then the
+  // head ends (Content-Length: 0, Connection: close). A tick whose lines are still unsent adds
+  // none, so a client that stops reading costs the server nothing.
+  std::chrono::milliseconds head_drip_interval{0};
+  std::uint64_t head_drip_lines = 0;
+  std::size_t head_drip_per_tick = 1;
+  std::size_t head_drip_bytes = 16;
+  std::chrono::milliseconds head_drip_for{10000};
+
   [[nodiscard]] std::uint64_t body_size() const { return pattern ? pattern_bytes : body.size(); }
   [[nodiscard]] bool dripping() const { return drip_interval.count() > 0; }
+  [[nodiscard]] bool dripping_head() const { return head_drip_interval.count() > 0; }
 };
 
 // Request counters, shared by both listeners and read by the test thread.

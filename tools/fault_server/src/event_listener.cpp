@@ -96,7 +96,7 @@ std::uint16_t local_port(int fd) {
 }  // namespace
 
 struct EventListener::Loop {
-  enum class State { reading, waiting, hanging, writing, dripping };
+  enum class State { reading, waiting, hanging, writing, dripping, dripping_head };
   using Timers = std::multimap<Clock::time_point, std::uint64_t>;
 
   struct Connection {
@@ -120,6 +120,8 @@ struct EventListener::Loop {
     bool body_chunked = false;   // the response body uses chunked coding (drip too)
     bool gen_terminate = false;  // append the last-chunk once the pattern is out
     std::uint64_t drip_remaining = 0;
+    std::uint64_t head_lines_sent = 0;
+    Clock::time_point head_drip_until{};
     std::optional<Timers::iterator> timer;
 
     [[nodiscard]] bool output_pending() const { return out_offset < out.size(); }
@@ -224,6 +226,8 @@ struct EventListener::Loop {
         respond(c);
       } else if (c.state == State::dripping) {
         drip(c);
+      } else if (c.state == State::dripping_head) {
+        drip_head(c);
       }
       drive(c);
     }
@@ -290,7 +294,7 @@ struct EventListener::Loop {
     if ((mask & EPOLLERR) != 0) return close(c);
     if ((mask & (EPOLLRDHUP | EPOLLHUP)) != 0) {
       c.peer_closed = true;
-      if (answering || (mask & EPOLLHUP) != 0) return close(c);
+      if (answering || c.state == State::dripping_head || (mask & EPOLLHUP) != 0) return close(c);
     }
     if (c.state == State::reading && (mask & (EPOLLIN | EPOLLRDHUP)) != 0) read_input(c);
     if (!c.closed) drive(c);
@@ -368,6 +372,16 @@ struct EventListener::Loop {
       c.state = State::hanging;
       return;
     }
+    if (plan.dripping_head()) {
+      fmt::format_to(std::back_inserter(c.out), "HTTP/1.1 {} {}\r\n", plan.status,
+                     reason_phrase(plan.status));
+      c.state = State::dripping_head;
+      c.keep_alive = false;
+      c.head_lines_sent = 0;
+      c.head_drip_until = Clock::now() + plan.head_drip_for;
+      set_timer(c, Clock::now() + plan.head_drip_interval);
+      return;
+    }
     const bool no_body = status_forbids_body(plan.status);
     const bool wants_chunks = !no_body && (plan.chunked || plan.dripping());
     // HTTP/1.0 has no chunked coding: such a body is sent raw and ends when the connection does.
@@ -426,6 +440,30 @@ struct EventListener::Loop {
     } else {
       set_timer(c, Clock::now() + c.plan.drip_interval);
     }
+  }
+
+  // Queues the next header lines of a dripping head (none while earlier ones are unsent), or its
+  // end once the count or the time limit is reached.
+  void drip_head(Connection& c) {
+    const Plan& plan = c.plan;
+    const auto now = Clock::now();
+    const bool counted_out = plan.head_drip_lines > 0 && c.head_lines_sent >= plan.head_drip_lines;
+    if (counted_out || now >= c.head_drip_until) {
+      c.out += "Content-Length: 0\r\nConnection: close\r\n\r\n";
+      c.state = State::writing;
+      return;
+    }
+    if (!c.output_pending()) {
+      for (std::size_t i = 0; i < plan.head_drip_per_tick; ++i) {
+        if (plan.head_drip_lines > 0 && c.head_lines_sent >= plan.head_drip_lines) break;
+        fmt::format_to(std::back_inserter(c.out), "X-Drip-{}: ", ++c.head_lines_sent);
+        const std::size_t at = c.out.size();
+        c.out.resize(at + plan.head_drip_bytes);
+        fill_pattern(c.out.data() + at, 0, plan.head_drip_bytes);
+        c.out += "\r\n";
+      }
+    }
+    set_timer(c, now + plan.head_drip_interval);
   }
 
   void append_pattern(Connection& c, std::uint64_t n, bool chunked) {

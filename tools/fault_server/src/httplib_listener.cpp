@@ -114,6 +114,11 @@ struct HttplibListener::Impl {
       stop_signal.wait();  // a pool thread is the price of a hang here; see the public header
       return stopping(res);
     }
+    if (plan.dripping_head()) {
+      res.status = 501;
+      res.set_content("header-drip is only available on the plain listener\n", "text/plain");
+      return;
+    }
     if (plan.fault == Fault::reset || plan.fault == Fault::close) {
       // A handler has no socket to abort: say so instead of pretending.
       res.status = 501;

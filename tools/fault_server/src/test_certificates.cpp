@@ -98,6 +98,11 @@ void write_file(const std::filesystem::path& path, const std::function<int(BIO*)
 }  // namespace
 
 TestCertificates make_test_certificates(const std::filesystem::path& dir) {
+  return make_test_certificates(dir, TestCertificateNames{});
+}
+
+TestCertificates make_test_certificates(const std::filesystem::path& dir,
+                                        const TestCertificateNames& names) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
@@ -105,7 +110,7 @@ TestCertificates make_test_certificates(const std::filesystem::path& dir) {
         fmt::format("make_test_certificates: create {}: {}", dir.string(), ec.message()));
 
   const KeyPtr ca_key = make_key();
-  const CertPtr ca = make_cert(ca_key.get(), "fetchpipe test CA");
+  const CertPtr ca = make_cert(ca_key.get(), names.ca_name.c_str());
   check(X509_set_issuer_name(ca.get(), X509_get_subject_name(ca.get())), "set CA issuer");
   add_extension(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE");
   add_extension(ca.get(), ca.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
@@ -119,7 +124,7 @@ TestCertificates make_test_certificates(const std::filesystem::path& dir) {
   add_extension(server.get(), ca.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
   add_extension(server.get(), ca.get(), NID_ext_key_usage, "serverAuth");
   // Clients match names against the SAN, not the CN, so both spellings of loopback go here.
-  add_extension(server.get(), ca.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  add_extension(server.get(), ca.get(), NID_subject_alt_name, names.server_names.c_str());
   add_extension(server.get(), ca.get(), NID_subject_key_identifier, "hash");
   add_extension(server.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
   if (X509_sign(server.get(), ca_key.get(), EVP_sha256()) == 0) fail("sign server certificate");

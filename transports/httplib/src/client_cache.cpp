@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 namespace fetchpipe::detail {
 namespace {
@@ -13,13 +15,27 @@ std::string cache_key(const Url& url, const TlsOptions& tls) {
   return fmt::format("{}|{}|{}|{}", url.origin(), tls.verify_peer ? 1 : 0, tls.ca_file, tls.ca_path);
 }
 
+// ca_file and ca_path replace the system store, and both count when both are set. cpp-httplib
+// 0.11 loads the system store (SSL_CTX_set_default_verify_paths) only when both paths are empty,
+// and with a file it loads the file alone and ignores the directory; so the directory is added
+// to the context's store here, and the file is left to cpp-httplib (which then never loads the
+// system store, and reports an unreadable file as SSLLoadingCerts).
+void trust_only(httplib::SSLClient& client, const TlsOptions& tls) {
+  client.set_ca_cert_path(tls.ca_file, tls.ca_path);
+  if (!tls.ca_file.empty() && !tls.ca_path.empty()) {
+    // Only allocation can fail here; then fewer CAs are trusted, never more.
+    if (X509_STORE* store = SSL_CTX_get_cert_store(client.ssl_context())) {
+      X509_STORE_load_path(store, tls.ca_path.c_str());
+    }
+  }
+}
+
 std::unique_ptr<httplib::ClientImpl> make_client(const Url& url, const TlsOptions& tls) {
   std::unique_ptr<httplib::ClientImpl> client;
   if (url.is_https()) {
     auto ssl = std::make_unique<httplib::SSLClient>(url.host(), url.port());
     ssl->enable_server_certificate_verification(tls.verify_peer);
-    // Empty paths make cpp-httplib fall back to OpenSSL's default (system) store.
-    ssl->set_ca_cert_path(tls.ca_file, tls.ca_path);
+    trust_only(*ssl, tls);
     client = std::move(ssl);
   } else {
     client = std::make_unique<httplib::ClientImpl>(url.host(), url.port());

@@ -67,12 +67,20 @@ ExchangeResult result_for_stop(StopReason reason, const std::string& detail) {
       return failed(ErrorKind::cancelled, "exchange stopped: the body consumer asked to stop");
     case StopReason::deadline:
       return failed(ErrorKind::attempt_timeout, "exchange deadline passed");
+    case StopReason::connect_timeout:
+      return failed(ErrorKind::connect_timeout,
+                    "connect timeout: resolving, connecting and the TLS handshake did not finish in time");
     case StopReason::stall:
-      return failed(ErrorKind::stall_timeout, "no body data arrived for the stall timeout");
+      return failed(ErrorKind::stall_timeout, "no response byte arrived for the stall timeout after the request was sent");
     case StopReason::body_limit:
       return failed(ErrorKind::body_too_large, detail);
     case StopReason::head_too_large:
       return failed(ErrorKind::connection_reset, detail);
+    case StopReason::unfaithful_head:
+      return failed(ErrorKind::connection_reset,
+                    fmt::format("response head refused: {}; cpp-httplib 0.11 percent-decodes "
+                                "header values, and a decoded value is never delivered",
+                                detail));
     case StopReason::observer_threw:
       return failed(ErrorKind::internal_error, fmt::format("exchange observer threw: {}", detail));
     case StopReason::none:
@@ -107,6 +115,11 @@ ExchangeResult classify_failure(const FailureFacts& f) {
       return failed(ErrorKind::connect_timeout,
                     fmt::format("connect to '{}' timed out ({})", f.authority, httplib_words(f.error)));
     case httplib::Error::SSLConnection:
+      if (f.connect_elapsed) {
+        return failed(ErrorKind::connect_timeout, fmt::format("TLS handshake with '{}' timed out ({})",
+                                                              f.authority, httplib_words(f.error)));
+      }
+      return classify_tls(f);
     case httplib::Error::SSLLoadingCerts:
     case httplib::Error::SSLServerVerification:
       return classify_tls(f);

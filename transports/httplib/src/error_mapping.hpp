@@ -8,6 +8,7 @@
 //   recorded stop reason                 -> that reason, whatever httplib said:
 //     cancelled, shutdown, consumer      -> cancelled
 //     deadline                           -> attempt_timeout
+//     connect_timeout                    -> connect_timeout
 //     stall                              -> stall_timeout
 //     body_limit                         -> body_too_large
 //     observer_threw                     -> internal_error
@@ -15,7 +16,8 @@
 //   Error::Connection                    -> connect_failure (refused, unreachable)
 //   Error::BindIPAddress                 -> connect_failure
 //   Error::ConnectionTimeout             -> connect_timeout
-//   Error::SSLConnection                 -> tls_failure     (handshake failed)
+//   Error::SSLConnection                 -> connect_timeout if the connect clock ran out (only
+//                                           cpp-httplib's backstop fired), else tls_failure
 //   Error::SSLLoadingCerts               -> tls_failure     (CA file/path unreadable)
 //   Error::SSLServerVerification         -> tls_failure     (chain or host name not trusted)
 //   Error::Read / Write / Unknown        -> attempt_timeout if the deadline has passed,
@@ -45,6 +47,7 @@ struct FailureFacts {
   bool socket_created = false;  // httplib created a socket during this exchange
   bool host_is_address = false; // the URL names an IP address: nothing was resolved
   bool deadline_passed = false;
+  bool connect_elapsed = false; // the connect timeout has passed since the worker took it
   bool stall_elapsed = false;
   long tls_verify_result = 0;   // SSL_get_verify_result; X509_V_OK (0) unless a chain check failed
   std::string authority;        // host:port, for messages

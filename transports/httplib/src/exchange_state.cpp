@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace fetchpipe::detail {
@@ -46,6 +47,7 @@ bool HttplibExchange::request_stop_locked(StopReason reason, std::string detail)
 
 TimePoint HttplibExchange::next_due_locked() const {
   TimePoint due = deadline;
+  if (!request_started) return std::min(due, connect_started + connect_timeout);
   if (stall_timeout && last_progress + *stall_timeout < due) due = last_progress + *stall_timeout;
   return due;
 }

@@ -25,14 +25,17 @@ enum class StopReason {
   shutdown,        // the transport is being destroyed
   consumer,        // on_body returned false
   deadline,        // ExchangeSpec::deadline passed
-  stall,           // no body byte for the stall timeout
+  connect_timeout, // connecting (resolve, TCP, TLS handshake) took longer than the connect timeout
+  stall,           // no response byte for the stall timeout once the request was sent
   body_limit,      // Content-Length or the bytes received exceed max_body_bytes
   observer_threw,  // on_head or on_body threw; the exception is swallowed here
   head_too_large,  // the response head exceeded kMaxResponseHeadBytes
+  unfaithful_head, // the raw response head could not be delivered as sent (see raw_head.hpp)
 };
 
 // The most response-head bytes accepted; beyond it the exchange ends as connection_reset. Same
-// bound as the curl transport. (cpp-httplib has read the head by the time it can be checked.)
+// bound as the curl transport. Counted on the bytes cpp-httplib reads, as they arrive (see
+// read_tap.hpp), so cpp-httplib never holds more than this plus one read of head.
 inline constexpr std::size_t kMaxResponseHeadBytes = 256 * 1024;
 
 enum class Phase { queued, running, done };
@@ -84,7 +87,11 @@ class HttplibExchange final : public Exchange {
   StopReason stop_reason = StopReason::none;
   std::string stop_detail;  // e.g. the observer's exception text
   int stop_fd = -1;         // a dup of the exchange's socket, owned by its worker; -1 if none
-  TimePoint last_progress;  // start on the worker, then each head / body chunk (the stall clock)
+  TimePoint last_progress;  // the first request byte, then each response byte (the stall clock)
+  TimePoint connect_started;  // when the worker took the exchange (the connect clock)
+  // cpp-httplib wrote the first request byte: connecting (and the TLS handshake) is over, or a
+  // kept-alive connection was reused. Until then the connect clock runs, after it the stall clock.
+  bool request_started = false;
 
   // Touched only by the thread that owns the exchange's phase (worker or watchdog).
   std::shared_ptr<ExchangeObserver> observer;

@@ -28,13 +28,6 @@ httplib::Request to_httplib_request(const Request& request, const Url& url) {
   return out;
 }
 
-ResponseHead to_response_head(const httplib::Response& response) {
-  ResponseHead head;
-  head.status = response.status;
-  for (const auto& [name, value] : response.headers) head.headers.add(name, value);
-  return head;
-}
-
 std::optional<std::uint64_t> declared_body_length(const Request& request,
                                                   const httplib::Response& response) {
   if (iequals(request.method, "HEAD") || response.status == 204 || response.status == 304 ||

@@ -16,9 +16,6 @@ namespace fetchpipe::detail {
 // would say text/plain). Handlers are set by the caller.
 [[nodiscard]] httplib::Request to_httplib_request(const Request& request, const Url& url);
 
-// Status and headers (cpp-httplib keeps them sorted by name, not in wire order).
-[[nodiscard]] ResponseHead to_response_head(const httplib::Response& response);
-
 // The declared body length, when the response will carry a body and says how long it is.
 [[nodiscard]] std::optional<std::uint64_t> declared_body_length(const Request& request,
                                                                 const httplib::Response& response);

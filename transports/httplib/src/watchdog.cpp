@@ -1,5 +1,7 @@
 #include "watchdog.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,12 +13,11 @@
 namespace fetchpipe::detail {
 namespace {
 
-// The stall clock is about data from an established connection; connecting has its own timeout.
-bool connected(int fd) {
-  if (fd < 0) return false;
-  sockaddr_storage peer{};
-  socklen_t length = sizeof peer;
-  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0;
+// True while the kernel still holds request bytes the peer has not acknowledged: the request is
+// still being sent (a slow upload is not a stall: the stall clock starts once it was sent).
+bool request_unsent(int fd) {
+  int queued = 0;
+  return fd >= 0 && ::ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0;
 }
 
 using Finished = std::vector<std::pair<std::shared_ptr<HttplibExchange>, ExchangeResult>>;
@@ -49,12 +50,19 @@ TimePoint check_running(Core& core, TimePoint now) {
       ex.request_stop_locked(StopReason::deadline);
       continue;
     }
-    if (ex.stall_timeout && now >= ex.last_progress + *ex.stall_timeout) {
-      if (connected(ex.stop_fd)) {
+    // The connect clock covers resolving, the TCP connect and the TLS handshake together, up to
+    // the first request byte (cpp-httplib would give TCP and TLS a full timeout each).
+    if (!ex.request_started && now >= ex.connect_started + ex.connect_timeout) {
+      ex.request_stop_locked(StopReason::connect_timeout);
+      continue;
+    }
+    // The stall clock: no response byte for the stall time after the request was sent.
+    if (ex.request_started && ex.stall_timeout && now >= ex.last_progress + *ex.stall_timeout) {
+      if (!request_unsent(ex.stop_fd)) {
         ex.request_stop_locked(StopReason::stall);
         continue;
       }
-      ex.last_progress = now;  // still resolving or connecting: restart the stall clock
+      ex.last_progress = now;
     }
     next = std::min(next, ex.next_due_locked());
   }

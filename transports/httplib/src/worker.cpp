@@ -65,6 +65,7 @@ std::shared_ptr<HttplibExchange> Worker::next_exchange() {
     }
     ex->phase = Phase::running;
     ex->last_progress = now;
+    ex->connect_started = now;
     core_->running[slot_] = ex;
     core_->wake_watchdog_before(ex->next_due_locked());
     return ex;
@@ -84,7 +85,10 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   // cpp-httplib's timeouts are only a backstop behind the watchdog (see Options::timeout_margin).
   const nanoseconds remaining = ex.deadline - Clock::now();
   const nanoseconds io_limit = ex.stall_timeout ? std::min(*ex.stall_timeout, remaining) : remaining;
-  client.set_connection_timeout(at_least_1ms(std::min(ex.connect_timeout, remaining)));
+  // The watchdog runs the connect clock; cpp-httplib's own connect and handshake timeouts are a
+  // backstop behind it.
+  client.set_connection_timeout(
+      at_least_1ms(std::min(ex.connect_timeout + settings_.timeout_margin, remaining)));
   client.set_read_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
   client.set_write_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
 
@@ -97,6 +101,7 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   socket_created_ = false;
   head_delivered_ = false;
   received_ = 0;
+  raw_head_.reset();
 
   bool started = false;
   {
@@ -109,7 +114,11 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   }
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
-  bool ok = started && client.send(request, response, error);
+  bool ok = false;
+  if (started) {
+    const ScopedReadTap tap(*this, url->is_https());
+    ok = client.send(request, response, error);
+  }
   current_ = nullptr;
   // cpp-httplib calls the response handler only for responses with a body; HEAD, 204 and 304
   // still owe the observer their head.
@@ -118,11 +127,13 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   StopReason reason = StopReason::none;
   std::string detail;
   TimePoint last_progress;
+  bool request_started = false;
   {
     std::lock_guard lock(core_->mutex);
     reason = ex.stop_reason;
     detail = ex.stop_detail;
     last_progress = ex.last_progress;
+    request_started = ex.request_started;
     finish_locked(ex);
   }
 
@@ -137,7 +148,9 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
                      .socket_created = socket_created_,
                      .host_is_address = url->is_ipv6_literal() || is_ipv4_address(url->host()),
                      .deadline_passed = now >= ex.deadline,
-                     .stall_elapsed = ex.stall_timeout && now - last_progress >= *ex.stall_timeout,
+                     .connect_elapsed = now >= ex.connect_started + ex.connect_timeout,
+                     .stall_elapsed = request_started && ex.stall_timeout &&
+                                      now - last_progress >= *ex.stall_timeout,
                      .tls_verify_result = 0,
                      .authority = fmt::format("{}:{}", url->host(), url->port())};
   if (url->is_https()) {
@@ -174,19 +187,24 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
     {
       std::lock_guard lock(core_->mutex);
       if (ex.stop_reason != StopReason::none) return false;
-      ex.last_progress = Clock::now();
     }
-    // cpp-httplib 0.11 refuses a header line over 8 KiB (a read error: connection_reset) but not
-    // a head of many lines; bound the whole head like the curl transport does.
-    std::size_t head_bytes = 0;
-    for (const auto& [name, value] : response.headers) head_bytes += name.size() + value.size() + 4;
-    if (head_bytes > kMaxResponseHeadBytes) {
-      return stop_from_hook(ex, StopReason::head_too_large,
-                            fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
+    // Deliver the head as the server sent it, not as cpp-httplib decoded it.
+    std::vector<std::pair<std::string, std::string>> parsed(response.headers.begin(),
+                                                            response.headers.end());
+    FaithfulHead faithful = faithful_head(raw_head_.head(), response.status, parsed);
+    if (!faithful.head) {
+      if (raw_head_.head().empty() && !read_tap_active()) {
+        faithful.refusal += " (recv/SSL_read are not the transport's: link fetchpipe_httplib "
+                            "statically, or load it before libc and libssl)";
+      }
+      return stop_from_hook(ex, StopReason::unfaithful_head, faithful.refusal);
     }
     const auto declared = declared_body_length(*ex.request, response);
     head_delivered_ = true;
-    ex.observer->on_head(to_response_head(response));
+    {
+      const PausedReadTap user_code;
+      ex.observer->on_head(std::move(*faithful.head));
+    }
     if (ex.max_body_bytes && declared && *declared > *ex.max_body_bytes) {
       return stop_from_hook(ex, StopReason::body_limit,
                             fmt::format("response declares {} body bytes, over the {}-byte limit",
@@ -206,21 +224,50 @@ bool Worker::on_body(HttplibExchange& ex, const char* data, std::size_t size) {
     {
       std::lock_guard lock(core_->mutex);
       if (ex.stop_reason != StopReason::none) return false;
-      ex.last_progress = Clock::now();
     }
     received_ += size;
     if (ex.max_body_bytes && received_ > *ex.max_body_bytes) {
       return stop_from_hook(ex, StopReason::body_limit,
                             fmt::format("response body exceeds the {}-byte limit", *ex.max_body_bytes));
     }
-    if (!ex.observer->on_body(std::string_view(data, size))) {
-      return stop_from_hook(ex, StopReason::consumer, {});
+    bool more = false;
+    {
+      const PausedReadTap user_code;
+      more = ex.observer->on_body(std::string_view(data, size));
     }
+    if (!more) return stop_from_hook(ex, StopReason::consumer, {});
     return true;
   } catch (const std::exception& e) {
     return stop_from_hook(ex, StopReason::observer_threw, e.what());
   } catch (...) {
     return stop_from_hook(ex, StopReason::observer_threw, "a non-standard exception");
+  }
+}
+
+bool Worker::on_response_bytes(const char* data, std::size_t size) {
+  if (current_ == nullptr) return true;
+  {
+    // Every response byte, head or body, is progress for the stall clock.
+    std::lock_guard lock(core_->mutex);
+    current_->last_progress = Clock::now();
+  }
+  // The head bound, enforced while the head arrives: cpp-httplib would otherwise keep every
+  // header line it reads (it limits a line to 8 KiB, not their number) until a clock runs out.
+  if (raw_head_.feed(std::string_view(data, size)) == RawHeadCapture::State::too_large) {
+    return stop_from_hook(*current_, StopReason::head_too_large,
+                          fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
+  }
+  return true;
+}
+
+void Worker::on_request_bytes() {
+  if (current_ == nullptr) return;
+  std::lock_guard lock(core_->mutex);
+  if (!current_->request_started) {
+    current_->request_started = true;
+    current_->last_progress = Clock::now();
+    // The stall clock may now be due before the connect clock the watchdog waits for.
+    core_->wake_watchdog_before(current_->next_due_locked());
   }
 }
 

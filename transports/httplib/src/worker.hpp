@@ -9,6 +9,8 @@
 
 #include "client_cache.hpp"
 #include "exchange_state.hpp"
+#include "raw_head.hpp"
+#include "read_tap.hpp"
 
 namespace fetchpipe::detail {
 
@@ -17,7 +19,7 @@ struct WorkerSettings {
   std::chrono::milliseconds timeout_margin{250};  // added to cpp-httplib's backstop timeouts
 };
 
-class Worker {
+class Worker final : private ReadTap {
  public:
   // `slot` is this worker's index in Core::running.
   Worker(std::shared_ptr<Core> core, std::size_t slot, WorkerSettings settings);
@@ -37,6 +39,9 @@ class Worker {
   void on_socket(PooledClient& client, int fd);
   bool on_head(HttplibExchange& ex, const httplib::Response& response);
   bool on_body(HttplibExchange& ex, const char* data, std::size_t size);
+  // ReadTap: what crossed the socket while this worker was inside cpp-httplib.
+  bool on_response_bytes(const char* data, std::size_t size) override;
+  void on_request_bytes() override;
   // Records a stop from inside a hook (an observer exception or a limit) and returns false.
   bool stop_from_hook(HttplibExchange& ex, StopReason reason, std::string detail);
 
@@ -49,6 +54,7 @@ class Worker {
   bool socket_created_ = false;
   bool head_delivered_ = false;
   std::uint64_t received_ = 0;
+  RawHeadCapture raw_head_{kMaxResponseHeadBytes};
 };
 
 }  // namespace fetchpipe::detail

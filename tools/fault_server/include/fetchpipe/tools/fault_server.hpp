@@ -70,6 +70,11 @@
 //                                 <the request body, raw, exactly body-length bytes>
 //                             (The TLS listener lists headers sorted by name, as cpp-httplib
 //                             keeps them.)
+//   /echo/ANY?location=L&code=R
+//                             any path under /echo/ answers like /echo; with `location`, it
+//                             redirects (code R, default 302) to L verbatim instead. A relative L
+//                             such as "?sig=ab%2Bc%3D" or "/echo/a%20b" thus lands on an echo
+//                             that shows the raw target the client sent.
 //   /big-header?bytes=N&lines=L
 //                             200 "big header\n" whose head carries about N header bytes (default
 //                             1 MiB, at most 64 MiB) in L headers X-Big-1..X-Big-L (default 1) of
@@ -83,6 +88,14 @@
 //   /close-after-read         reads the request, then closes the connection (FIN) without
 //                             answering (libcurl: GOT_NOTHING 52). On a kept-alive connection
 //                             this is the case where a client may silently re-send.
+//   /header-drip?lines=N&bytes=B&interval_ms=I&per_tick=P&max_ms=M
+//                             a head that trickles in: the status line at once, then every I ms
+//                             (default 100) P lines (default 1) "X-Drip-k: <B pattern bytes>"
+//                             (default 16), until N lines (default 10; 0 = no limit) or M ms
+//                             (default 10000) have passed; then "Content-Length: 0", close. No
+//                             lines are added while earlier ones are unsent (a client that stops
+//                             reading costs nothing). For stall clocks and head bounds. Plain
+//                             listener only (the TLS listener answers 501).
 //
 // Counters: every request carrying `key=K` (any endpoint) increments count(K), before the
 // endpoint runs; every request increments total_count(). aborted(K) counts those the client

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace fetchpipe::tools {
 
@@ -23,5 +24,15 @@ struct TestCertificates {
 // Keys are ECDSA P-256; certificates are valid from one hour ago for ten years. Throws
 // std::runtime_error with OpenSSL's message (or the file name) on failure.
 [[nodiscard]] TestCertificates make_test_certificates(const std::filesystem::path& dir);
+
+// Other names, for tests that need them: a CA with a different subject (OpenSSL finds a CA in a
+// hashed directory by subject name, so two CAs of one name shadow each other), or a server
+// certificate for other hosts (a host-name mismatch).
+struct TestCertificateNames {
+  std::string ca_name = "fetchpipe test CA";                // the CA's CN
+  std::string server_names = "DNS:localhost,IP:127.0.0.1";  // the server's subjectAltName
+};
+[[nodiscard]] TestCertificates make_test_certificates(const std::filesystem::path& dir,
+                                                      const TestCertificateNames& names);
 
 }  // namespace fetchpipe::tools

@@ -15,7 +15,12 @@
 // really interrupt a blocked call: a watchdog thread shuts the exchange's socket down, which wakes
 // cpp-httplib in whatever it is blocked in (connect, TLS handshake, write, read). The worker then
 // reports the reason the watchdog recorded, because cpp-httplib itself reports every one of these
-// as the same "read error". The connect timeout is cpp-httplib's own.
+// as the same "read error". The watchdog also runs the connect clock: resolving, the TCP connect
+// and the TLS handshake together, until the first request byte is written (cpp-httplib's own
+// connect and handshake timeouts, one full timeout each, are only a backstop behind it).
+// The stall clock starts with the request: it fires when no response byte (head or body) has
+// arrived for the stall timeout after the request was sent (bytes still unacknowledged in the
+// socket's send queue mean it is still being sent). Connecting is never a stall.
 //
 // Thread rules.
 //   - Threads created: `Options::workers` workers plus one watchdog thread, started in the
@@ -30,6 +35,16 @@
 //     Exchange handles may outlive the transport; cancel() on them is then a no-op.
 //   - Construction ignores SIGPIPE process-wide (SIG_IGN): cpp-httplib's client writes with
 //     flags 0, so a peer closing a keep-alive connection would otherwise kill the process.
+//
+// Raw bytes. cpp-httplib 0.11 percent-decodes every response header value and keeps any number of
+// header lines, and Debian's build keeps its parser in libcpp-httplib.so. So this transport
+// defines recv, send, SSL_read and SSL_write for the process (the dynamic linker binds
+// cpp-httplib's calls to them): each calls straight through to the real function, and only a
+// worker inside cpp-httplib sees the bytes — to deliver header values as the server sent them,
+// bound the head (256 KiB) while it arrives, and run the connect and stall clocks. Every other
+// caller (libcurl, your code) gets the plain function. Link fetchpipe_httplib statically (the
+// default); if the interposition is not in effect, every response head is refused
+// (connection_reset) rather than delivered decoded.
 //
 // Limits of cpp-httplib 0.11 that remain: host name resolution (getaddrinfo) cannot be
 // interrupted, so a cancel or deadline that arrives while a worker resolves a slow name waits for
