@@ -283,6 +283,18 @@ int Counters::aborted(const std::string& key) const {
   return it == aborted_by_key_.end() ? 0 : it->second;
 }
 
+void Counters::record_sent(const std::string* key, std::uint64_t bytes) {
+  if (key == nullptr) return;
+  std::lock_guard lock(mutex_);
+  sent_by_key_[*key] += bytes;
+}
+
+std::uint64_t Counters::sent(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  const auto it = sent_by_key_.find(key);
+  return it == sent_by_key_.end() ? 0 : it->second;
+}
+
 std::int64_t Counters::total() const {
   std::lock_guard lock(mutex_);
   return total_;
@@ -293,6 +305,7 @@ void Counters::reset() {
   total_ = 0;
   by_key_.clear();
   aborted_by_key_.clear();
+  sent_by_key_.clear();
 }
 
 Plan plan_for(const RequestInfo& request, Counters& counters) {

@@ -85,6 +85,9 @@ class Counters {
   // answer was complete.
   void record_abort(const std::string* key);
   [[nodiscard]] int aborted(const std::string& key) const;
+  // Adds `bytes` written to the socket for a request with `key` (when given).
+  void record_sent(const std::string* key, std::uint64_t bytes);
+  [[nodiscard]] std::uint64_t sent(const std::string& key) const;
   [[nodiscard]] std::int64_t total() const;
   void reset();
 
@@ -93,6 +96,7 @@ class Counters {
   std::int64_t total_ = 0;
   std::map<std::string, int, std::less<>> by_key_;
   std::map<std::string, int, std::less<>> aborted_by_key_;
+  std::map<std::string, std::uint64_t, std::less<>> sent_by_key_;
 };
 
 // Decides the answer to `request`, counting it first.

@@ -500,6 +500,7 @@ struct EventListener::Loop {
           ::send(c.fd, c.out.data() + c.out_offset, c.out.size() - c.out_offset, MSG_NOSIGNAL);
       if (n >= 0) {
         c.out_offset += static_cast<std::size_t>(n);
+        if (n > 0) counters_.record_sent(c.request.info.param("key"), static_cast<std::uint64_t>(n));
         continue;
       }
       if (errno == EINTR) continue;

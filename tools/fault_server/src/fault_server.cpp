@@ -87,6 +87,8 @@ int FaultServer::count(const std::string& key) const { return impl_->counters.ge
 
 int FaultServer::aborted(const std::string& key) const { return impl_->counters.aborted(key); }
 
+std::uint64_t FaultServer::bytes_sent(const std::string& key) const { return impl_->counters.sent(key); }
+
 std::int64_t FaultServer::total_count() const { return impl_->counters.total(); }
 
 void FaultServer::reset_counts() { impl_->counters.reset(); }

@@ -174,6 +174,9 @@ class FaultServer {
   // hung or dripped the answer (the client gave up: a cancel or timeout reached the socket).
   // Counted when the close is seen, so a test can time a client's abort. Plain listener only.
   [[nodiscard]] int aborted(const std::string& key) const;
+  // Bytes the plain listener wrote to sockets for requests with `key=K` (heads and bodies): how
+  // far a client let a response run before it stopped reading. Plain listener only.
+  [[nodiscard]] std::uint64_t bytes_sent(const std::string& key) const;
   // Every request seen, on any listener, since start or the last reset_counts().
   [[nodiscard]] std::int64_t total_count() const;
   void reset_counts();

@@ -47,8 +47,10 @@
 // (connection_reset) rather than delivered decoded.
 //
 // Limits of cpp-httplib 0.11 that remain: host name resolution (getaddrinfo) cannot be
-// interrupted, so a cancel or deadline that arrives while a worker resolves a slow name waits for
-// the resolver (the exchange then still ends as cancelled / attempt_timeout). Redirects are never
+// interrupted. A worker resolving a slow name stays busy until the resolver answers (glibc's
+// timeout: 5 s per try and server by default, see resolv.conf(5)); the fetch does not wait for it
+// — the Client ends it at its overall deadline, and a cancel ends it at once — but destroying
+// the transport joins that worker, so it may wait for the resolver too. Redirects are never
 // followed here (the pipeline does that, with its own safety rules).
 #pragma once
 
