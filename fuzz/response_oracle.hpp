@@ -18,6 +18,9 @@ struct ExpectedResponse {
   std::size_t head_bytes = 0;      // of the final head
   bool conflicting_length = false; // two Content-Length fields with different values: must fail
   bool invalid_length = false;     // a Content-Length that is not 1*DIGIT: must fail
+  // An interim head other than "100 Continue" came first (103 Early Hints, 102): cpp-httplib 0.11
+  // cannot read past it, and the transport refuses such a response (a documented limit).
+  bool interim_besides_100 = false;
   // Set when the body is delimited by one valid Content-Length (no Transfer-Encoding, a status
   // that has a body): the exact body, or nullopt when the input ends before it is complete
   // (then the response is truncated and must not succeed).
@@ -89,6 +92,7 @@ inline std::optional<std::uint64_t> content_length_of(std::string_view value) {
 // The verdict on `input`, or nullopt when its final head is not strict (see above).
 inline std::optional<ExpectedResponse> expected_response(std::string_view input) {
   using namespace detail;
+  bool interim_besides_100 = false;  // carried over the interim heads to the final one
   for (;;) {
     const auto end = input.find("\r\n\r\n");
     if (end == std::string_view::npos) return std::nullopt;
@@ -98,6 +102,7 @@ inline std::optional<ExpectedResponse> expected_response(std::string_view input)
     const int status = status_of(head.substr(0, first_end));
     if (status == 0 || status > 599 || status == 101) return std::nullopt;  // 101: not HTTP after it
     ExpectedResponse out{.status = status};
+    out.interim_besides_100 = interim_besides_100;
     out.head_bytes = head.size() + 2;
     std::optional<std::uint64_t> length;
     bool chunked_or_coded = false;
@@ -124,6 +129,7 @@ inline std::optional<ExpectedResponse> expected_response(std::string_view input)
       length = *number;
     }
     if (status < 200) {  // an interim response: the real one follows
+      if (status != 100) interim_besides_100 = true;
       input = rest;
       continue;
     }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <exception>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,15 @@
 
 namespace fetchpipe::detail {
 namespace {
+
+// True when the kept-alive socket `fd` is readable between exchanges: unread bytes or the
+// server's close. Either way the connection must not carry another request.
+bool holds_unread_bytes(int fd) {
+  char byte = 0;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 bool is_ipv4_address(const std::string& host) {
   in_addr parsed{};
   return ::inet_pton(AF_INET, host.c_str(), &parsed) == 1;
@@ -139,6 +149,9 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
 
   if (ok && reason == StopReason::none) {
     pooled.release_closed_socket();
+    // cpp-httplib keeps a connection that still holds bytes after a complete response (pipelined
+    // garbage, a second response, a close): the next exchange would read them as its own answer.
+    if (pooled.dup_fd >= 0 && holds_unread_bytes(pooled.dup_fd)) clients_.discard(pooled);
     return ExchangeResult{};
   }
   const TimePoint now = Clock::now();
