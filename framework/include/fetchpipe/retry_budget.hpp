@@ -11,7 +11,7 @@
 //
 // Example:
 //   // Allows every retry: what "no budget" means (--no-retry-budget).
-//   class Unlimited : public fetchpipe::RetryBudget {
+//   struct Unlimited : fetchpipe::RetryBudget {
 //     void record_request(std::string_view, fetchpipe::TimePoint) override {}
 //     bool try_spend(std::string_view, fetchpipe::TimePoint) override { return true; }
 //   };
