@@ -128,8 +128,9 @@ TEST(ConsecutiveFailureBreaker, LateReportsOfNonProbesDoNotMoveTheCircuit) {
 TEST(ConsecutiveFailureBreaker, AbandonedAttemptsCountNeitherWay) {
   ConsecutiveFailureBreaker breaker({.consecutive_failures = 2});
   attempt(breaker, kA, at(0s), AttemptOutcome::failure);
-  attempt(breaker, kA, at(0s), AttemptOutcome::abandoned);  // does not reset the run
-  attempt(breaker, kA, at(0s), AttemptOutcome::failure);
+  attempt(breaker, kA, at(0s), AttemptOutcome::abandoned);  // not a failure...
+  EXPECT_EQ(breaker.state(kA), CircuitState::closed);
+  attempt(breaker, kA, at(0s), AttemptOutcome::failure);  // ...nor a success that resets the run
   EXPECT_EQ(breaker.state(kA), CircuitState::open);
 }
 
