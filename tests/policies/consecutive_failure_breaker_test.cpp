@@ -117,9 +117,12 @@ TEST(ConsecutiveFailureBreaker, LateReportsOfNonProbesDoNotMoveTheCircuit) {
   attempt(breaker, kA, at(0s), AttemptOutcome::failure);
   ASSERT_EQ(breaker.state(kA), CircuitState::open);
   breaker.report(kA, at(1s), AttemptOutcome::success, false);  // the slow one ends: no effect
+  breaker.report(kA, at(3s), AttemptOutcome::failure, false);  // nor does a late failure extend it
   EXPECT_EQ(breaker.state(kA), CircuitState::open);
   ASSERT_EQ(breaker.admit(kA, at(5s)).verdict, Verdict::probe);
   breaker.report(kA, at(5s), AttemptOutcome::success, false);  // not the probe: no effect
+  breaker.report(kA, at(5s), AttemptOutcome::failure, false);
+  breaker.report(kA, at(5s), AttemptOutcome::failure, false);
   EXPECT_EQ(breaker.state(kA), CircuitState::half_open);
   breaker.report(kA, at(5s), AttemptOutcome::failure, true);
   EXPECT_EQ(breaker.state(kA), CircuitState::open);

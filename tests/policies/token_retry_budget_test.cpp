@@ -109,11 +109,18 @@ TEST(TokenRetryBudget, OriginsAreIsolated) {
 }
 
 TEST(TokenRetryBudget, TimePointsBeforeTheClocksEpochWork) {
-  TokenRetryBudget budget({.ratio = 1.0, .min_per_second = 1});
-  budget.record_request(kA, TimePoint{} - 1500ms);  // second [-2 s, -1 s)
-  EXPECT_EQ(spend_all(budget, kA, TimePoint{} - 1500ms), 2);
-  EXPECT_EQ(spend_all(budget, kA, TimePoint{} - 1001ms), 0) << "still second -2";
-  EXPECT_EQ(spend_all(budget, kA, TimePoint{} - 1ns), 1) << "second -1: a new floor";
+  // Seconds and slots are floor(t / width): [-1 s, 0) and [0, 1 s) are two seconds, which
+  // truncation toward zero would merge into one.
+  TokenRetryBudget floor({.ratio = 0.0, .min_per_second = 1});
+  EXPECT_EQ(spend_all(floor, kA, TimePoint{} - 500ms), 1);
+  EXPECT_EQ(spend_all(floor, kA, TimePoint{} + 500ms), 1) << "a new second";
+  // A request at -0.5 s is in slot -1: counted 9.4 s later, gone 10.1 s later.
+  TokenRetryBudget young({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  young.record_request(kA, TimePoint{} - 500ms);
+  EXPECT_EQ(spend_all(young, kA, TimePoint{} + 8900ms), 1);
+  TokenRetryBudget old({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  old.record_request(kA, TimePoint{} - 500ms);
+  EXPECT_EQ(spend_all(old, kA, TimePoint{} + 9600ms), 0) << "10.1 s old, outside a 10 s window";
 }
 
 TEST(TokenRetryBudget, SharedBetweenThreadsCountsExactly) {
