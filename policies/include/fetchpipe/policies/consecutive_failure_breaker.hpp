@@ -78,7 +78,8 @@ class ConsecutiveFailureBreaker final : public CircuitBreaker {
   void report(std::string_view origin, TimePoint now, AttemptOutcome outcome, bool was_probe) override;
 
   // The origin's current state (an open circuit whose period has ended still reads open until
-  // someone asks for admission). Unknown origins are closed. For tests and tools.
+  // someone asks for admission). An unknown origin is closed (and tracked from then on). For tests
+  // and tools.
   [[nodiscard]] CircuitState state(std::string_view origin);
   [[nodiscard]] const Options& options() const noexcept { return options_; }
   [[nodiscard]] std::size_t tracked_origins() const;
