@@ -17,14 +17,12 @@
 // `binary(+offset)` frames; `addr2line -C -f -i -e <binary> <offset>...` names them.
 #include <benchmark/benchmark.h>
 
-#include <execinfo.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <new>
 
+#include "counting_allocator.hpp"
 #include "fetchpipe/client.hpp"
 #include "fetchpipe/executor.hpp"
 #include "fetchpipe/policies/default_retry_policy.hpp"
@@ -32,58 +30,6 @@
 #include "fetchpipe/scheduler.hpp"
 #include "fetchpipe/transports/memory_transport.hpp"
 
-// ---- Counting allocator ------------------------------------------------------------------------
-// Every replaceable allocation function funnels into these two, so nothing escapes the count.
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-std::atomic<bool> g_trace{false};
-
-void trace_allocation(std::size_t size) {
-  g_trace.store(false);  // backtrace() may allocate the first time: do not recurse
-  void* frames[24];
-  const int n = backtrace(frames, 24);
-  std::fprintf(stderr, "-- allocation of %zu bytes\n", size);
-  if (n > 2) backtrace_symbols_fd(frames + 2, n - 2, 2);
-  g_trace.store(true);
-}
-
-void* counted_alloc(std::size_t size, std::align_val_t align, bool nothrow) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (g_trace.load(std::memory_order_relaxed)) trace_allocation(size);
-  if (size == 0) size = 1;
-  void* p = nullptr;
-  const auto a = static_cast<std::size_t>(align);
-  if (a <= alignof(std::max_align_t)) {
-    p = std::malloc(size);
-  } else if (posix_memalign(&p, a, size) != 0) {
-    p = nullptr;
-  }
-  if (p == nullptr && !nothrow) throw std::bad_alloc();
-  return p;
-}
-constexpr auto kDefaultAlign = std::align_val_t{alignof(std::max_align_t)};
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n, kDefaultAlign, false); }
-void* operator new[](std::size_t n) { return counted_alloc(n, kDefaultAlign, false); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, kDefaultAlign, true); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, kDefaultAlign, true); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, a, false); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, a, false); }
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept { return counted_alloc(n, a, true); }
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept { return counted_alloc(n, a, true); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -92,20 +38,7 @@ using fetchpipe::Scripted;
 
 constexpr const char* kUrl = "http://s/x";  // 10 characters: no allocation for the Request's URL
 
-// Counts allocations over the timed part of a benchmark and reports them per iteration.
-class AllocationCounter {
- public:
-  void start() { begin_ = g_allocations.load(std::memory_order_relaxed); }
-  void pause() { counted_ += g_allocations.load(std::memory_order_relaxed) - begin_; }
-  void report(benchmark::State& state) const {
-    state.counters["allocs"] = benchmark::Counter(static_cast<double>(counted_),
-                                                  benchmark::Counter::kAvgIterations);
-  }
-
- private:
-  std::uint64_t begin_ = 0;
-  std::uint64_t counted_ = 0;
-};
+using fetchpipe::bench::AllocationCounter;
 
 struct Fixture {
   std::shared_ptr<fetchpipe::ManualScheduler> clock = std::make_shared<fetchpipe::ManualScheduler>();
@@ -150,11 +83,12 @@ void trace_once(const char* what, Fn&& one) {
   traced = true;
   one();
   std::fprintf(stderr, "== allocations of one %s\n", what);
-  const std::uint64_t before = g_allocations.load();
-  g_trace.store(true);
+  const std::uint64_t before = fetchpipe::bench::allocation_count();
+  fetchpipe::bench::trace_allocations(true);
   one();
-  g_trace.store(false);
-  std::fprintf(stderr, "== %llu allocations\n", static_cast<unsigned long long>(g_allocations.load() - before));
+  fetchpipe::bench::trace_allocations(false);
+  std::fprintf(stderr, "== %llu allocations\n",
+               static_cast<unsigned long long>(fetchpipe::bench::allocation_count() - before));
 }
 
 void check(benchmark::State& state, const Outcome& outcome, int want_successes, int want_cancels) {

@@ -6,7 +6,7 @@
 namespace fetchpipe {
 namespace {
 
-constexpr std::array<std::pair<ErrorKind, std::string_view>, 14> kKindNames{{
+constexpr std::array<std::pair<ErrorKind, std::string_view>, 15> kKindNames{{
     {ErrorKind::invalid_request, "invalid_request"},
     {ErrorKind::dns_failure, "dns_failure"},
     {ErrorKind::connect_failure, "connect_failure"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<ErrorKind, std::string_view>, 14> kKindNames{{
     {ErrorKind::too_many_redirects, "too_many_redirects"},
     {ErrorKind::cancelled, "cancelled"},
     {ErrorKind::internal_error, "internal_error"},
+    {ErrorKind::circuit_open, "circuit_open"},
 }};
 
 }  // namespace
@@ -48,6 +49,8 @@ std::string_view to_string(GiveUpReason reason) noexcept {
     case GiveUpReason::non_idempotent: return "non_idempotent";
     case GiveUpReason::committed: return "committed";
     case GiveUpReason::cancelled: return "cancelled";
+    case GiveUpReason::budget_exhausted: return "budget_exhausted";
+    case GiveUpReason::circuit_open: return "circuit_open";
   }
   return "unknown";
 }
@@ -56,7 +59,7 @@ bool request_never_left(ErrorKind kind) noexcept {
   // A TLS failure is a handshake failure: the request is only written after the handshake.
   return kind == ErrorKind::dns_failure || kind == ErrorKind::connect_failure ||
          kind == ErrorKind::connect_timeout || kind == ErrorKind::tls_failure ||
-         kind == ErrorKind::invalid_request;
+         kind == ErrorKind::invalid_request || kind == ErrorKind::circuit_open;
 }
 
 }  // namespace fetchpipe

@@ -55,11 +55,18 @@ TEST(Headers, LooksUpWithoutRegardToCase) {
 }
 
 TEST(ErrorKind, NamesRoundTrip) {
-  for (int i = 0; i <= static_cast<int>(ErrorKind::internal_error); ++i) {
+  for (int i = 0; i <= static_cast<int>(ErrorKind::circuit_open); ++i) {
     const auto kind = static_cast<ErrorKind>(i);
     EXPECT_EQ(error_kind_from_string(to_string(kind)), kind);
   }
   EXPECT_EQ(error_kind_from_string("nope"), std::nullopt);
+  EXPECT_EQ(to_string(ErrorKind::circuit_open), "circuit_open");
+  EXPECT_TRUE(request_never_left(ErrorKind::circuit_open));  // nothing was sent
+}
+
+TEST(GiveUpReason, FleetReasonsHaveTheirCliNames) {
+  EXPECT_EQ(to_string(GiveUpReason::budget_exhausted), "budget_exhausted");
+  EXPECT_EQ(to_string(GiveUpReason::circuit_open), "circuit_open");
 }
 
 // ---- fuzz regressions (issue 7; found by fuzz/request_fuzzer.cpp) ----------------------------

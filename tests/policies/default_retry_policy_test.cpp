@@ -108,7 +108,8 @@ TEST(DefaultRetryPolicy, DoesNotRetryOtherErrors) {
   for (const ErrorKind kind : {ErrorKind::tls_failure, ErrorKind::body_too_large,
                                ErrorKind::too_many_redirects, ErrorKind::invalid_request,
                                ErrorKind::deadline_exceeded, ErrorKind::cancelled,
-                               ErrorKind::internal_error, ErrorKind::http_status}) {
+                               ErrorKind::internal_error, ErrorKind::http_status,
+                               ErrorKind::circuit_open}) {
     expect_stop(policy.decide(error_context(kGet, kind)), GiveUpReason::not_retryable,
                 to_string(kind));
   }

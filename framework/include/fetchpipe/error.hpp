@@ -38,6 +38,8 @@ enum class ErrorKind {
   too_many_redirects,  // the redirect limit was hit on a chain or loop; not retried
   cancelled,           // the caller cancelled (handle, stop_token, client destroyed); never retried
   internal_error,      // the library or the machine failed (allocation, executor, descriptors)
+  circuit_open,        // not sent: the origin's circuit breaker is open; not retried by the default
+                       // policy (the pipeline may wait out the open period if it fits the deadline)
 };
 
 // Why the pipeline stopped trying. `none` only on success.
@@ -49,6 +51,8 @@ enum class GiveUpReason {
   non_idempotent,      // retryable outcome, but the request may have been received and is not idempotent
   committed,           // bytes reached a sink that cannot rewind
   cancelled,           // the caller cancelled
+  budget_exhausted,    // a retry (or hedge) was refused by the origin's retry budget; final
+  circuit_open,        // the origin's circuit breaker stayed open past what the deadline allows; final
 };
 
 [[nodiscard]] std::string_view to_string(ErrorKind kind) noexcept;

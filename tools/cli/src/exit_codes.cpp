@@ -10,6 +10,7 @@ ExitCode exit_code_for(ErrorKind kind) noexcept {
     case ErrorKind::dns_failure:
     case ErrorKind::connect_failure:
     case ErrorKind::tls_failure:
+    case ErrorKind::circuit_open:  // CLI.md: "not sent, because the origin's circuit breaker is open; exit 4"
     case ErrorKind::connection_reset: return kExitTransport;
     case ErrorKind::connect_timeout:
     case ErrorKind::attempt_timeout:

@@ -1,0 +1,79 @@
+// fetchpipe/policies/token_retry_budget.hpp — the default retry budget: per origin, retries may
+// add `ratio` of the requests of the last `window`, plus `min_per_second` per second
+// (Finagle's RetryBudget; the same numbers as Linkerd's and tower's).
+//
+// Parameters (defaults):
+//   ratio           0.2    extra retries per recorded request, in [0, 1000]; kept to 1/1000
+//   window          10 s   how long a request (and a retry paid by the ratio) counts; > 0
+//   min_per_second  10     retries allowed per second whatever the traffic; >= 0
+//   max_origins     4096   origins tracked at once; >= 1
+// The algorithm, per origin:
+//   - Time is cut into 10 slots of window/10 (at least 1 ns). record_request(t) adds 1 to the
+//     requests of t's slot. A count belongs to the window while its slot is one of the 10 most
+//     recent at the time of the question: a request older than `window` never counts, one
+//     younger than 9/10 of it always does.
+//   - try_spend(t) first draws on the floor: up to `min_per_second` retries in each second
+//     [k s, (k+1) s) of the clock's epoch. Past the floor it draws on the ratio: allowed when
+//     (ratio retries in the window + 1) <= ratio * (requests in the window); the ratio retry is
+//     then counted in t's slot and expires with the window like a request.
+//   - Refusing spends nothing. So with no traffic exactly min_per_second retries per second pass;
+//     after N requests within the window, N * ratio more (rounded down) pass on top of the floor.
+// Invariant: over any window, retries allowed <= ratio * requests recorded in it (to within one
+// slot) + min_per_second per second. Requests are the caller's to record: first attempts only.
+// Time points come from the caller and need not be strictly ordered between threads: a count for
+// a slot the ring has already left behind is dropped, a second earlier than the floor's current
+// one is charged to the current one.
+// Memory: at most max_origins origins, in up to 16 shards each holding max_origins / shards; a
+// new origin in a full shard replaces its least recently used origin, whose counts are forgotten
+// (it starts with the floor only). Thread-safe: one mutex per shard, none global; a known origin
+// costs a hash, a short probe and no allocation.
+//
+// Example:
+//   auto budget = std::make_shared<fetchpipe::TokenRetryBudget>(
+//       fetchpipe::TokenRetryBudget::Options{.ratio = 0.1, .min_per_second = 5});
+//   const auto now = fetchpipe::Clock::now();
+//   budget->record_request("http://127.0.0.1:8080", now);
+//   if (!budget->try_spend("http://127.0.0.1:8080", now)) std::puts("retry refused");
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "fetchpipe/retry_budget.hpp"
+
+namespace fetchpipe {
+
+class TokenRetryBudget final : public RetryBudget {
+ public:
+  struct Options {
+    double ratio = 0.2;
+    std::chrono::nanoseconds window{std::chrono::seconds{10}};
+    int min_per_second = 10;
+    std::size_t max_origins = 4096;
+  };
+
+  TokenRetryBudget();  // the defaults above
+  // Throws std::invalid_argument naming the field and value when an option is out of range.
+  explicit TokenRetryBudget(Options options);
+  ~TokenRetryBudget() override;
+  TokenRetryBudget(const TokenRetryBudget&) = delete;
+  TokenRetryBudget& operator=(const TokenRetryBudget&) = delete;
+
+  void record_request(std::string_view origin, TimePoint now) override;
+  [[nodiscard]] bool try_spend(std::string_view origin, TimePoint now) override;
+
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
+  // Origins currently tracked; never more than max_origins.
+  [[nodiscard]] std::size_t tracked_origins() const;
+
+ private:
+  struct Impl;
+  Options options_;
+  std::int64_t ratio_milli_ = 0;  // ratio * 1000, so the allowance is exact integer arithmetic
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fetchpipe

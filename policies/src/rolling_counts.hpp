@@ -1,0 +1,72 @@
+// Private to policies/: two event counters over a rolling window, in kSlots time slots.
+//
+// Time is cut into slots of width w = max(1ns, window / kSlots), slot k covering
+// [k*w, (k+1)*w) of the clock's epoch. An event counts while its slot is one of the kSlots most
+// recent, the current one included: so an event older than kSlots*w <= window never counts, and
+// one younger than (kSlots-1)*w always does. An event for a slot already pushed out of the ring
+// (a caller's time point from far in the past) is dropped. Not thread-safe: the caller locks.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "fetchpipe/scheduler.hpp"
+
+namespace fetchpipe::detail {
+
+// floor(t / width) for any sign of t (steady_clock and virtual clocks may start anywhere).
+[[nodiscard]] inline std::int64_t slot_of(TimePoint t, std::chrono::nanoseconds width) noexcept {
+  const auto n = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const auto w = width.count();
+  return n >= 0 ? n / w : -((-(n + 1)) / w) - 1;
+}
+
+class RollingCounts {
+ public:
+  static constexpr int kSlots = 10;
+
+  [[nodiscard]] static std::chrono::nanoseconds slot_width(std::chrono::nanoseconds window) noexcept {
+    return std::max(std::chrono::nanoseconds{1}, window / kSlots);
+  }
+
+  // Adds to counter 0 or 1 in slot `slot`.
+  void add(std::int64_t slot, int which, std::uint32_t amount = 1) noexcept {
+    Slot& s = ring_[index_of(slot)];
+    if (s.slot > slot) return;  // older than the ring holds: it no longer counts anyway
+    if (s.slot < slot) s = Slot{slot, {0, 0}};
+    auto& c = s.counts[which];
+    c = (c > std::numeric_limits<std::uint32_t>::max() - amount) ? std::numeric_limits<std::uint32_t>::max() : c + amount;
+  }
+
+  // Both counters summed over the kSlots slots ending at `now_slot` (and any later slot a
+  // concurrent caller with a later time point already filled).
+  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> sum(std::int64_t now_slot) const noexcept {
+    std::uint64_t a = 0, b = 0;
+    for (const Slot& s : ring_) {
+      if (s.slot > now_slot - kSlots) {
+        a += s.counts[0];
+        b += s.counts[1];
+      }
+    }
+    return {a, b};
+  }
+
+  void clear() noexcept { ring_ = {}; }
+
+ private:
+  struct Slot {
+    std::int64_t slot = std::numeric_limits<std::int64_t>::min();
+    std::array<std::uint32_t, 2> counts{0, 0};
+  };
+  static std::size_t index_of(std::int64_t slot) noexcept {
+    const auto m = slot % kSlots;
+    return static_cast<std::size_t>(m < 0 ? m + kSlots : m);
+  }
+  std::array<Slot, kSlots> ring_{};
+};
+
+}  // namespace fetchpipe::detail

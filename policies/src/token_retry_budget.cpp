@@ -1,0 +1,90 @@
+#include "fetchpipe/policies/token_retry_budget.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "duration_text.hpp"
+#include "origin_table.hpp"
+#include "rolling_counts.hpp"
+
+namespace fetchpipe {
+namespace {
+
+using std::chrono::nanoseconds;
+
+constexpr int kRequests = 0;      // RollingCounts counter 0
+constexpr int kRatioRetries = 1;  // counter 1: retries paid by the ratio, not the floor
+
+struct OriginBudget {
+  detail::RollingCounts counts;
+  std::int64_t floor_second = std::numeric_limits<std::int64_t>::min();
+  std::int64_t floor_used = 0;  // retries drawn on the floor in floor_second
+};
+
+void validate(const TokenRetryBudget::Options& o) {
+  if (!(o.ratio >= 0.0 && o.ratio <= 1000.0)) {  // also refuses NaN
+    throw std::invalid_argument(fmt::format("TokenRetryBudget: ratio must be in [0, 1000], got {}", o.ratio));
+  }
+  if (o.window <= nanoseconds::zero()) {
+    throw std::invalid_argument(
+        fmt::format("TokenRetryBudget: window must be > 0, got {}", detail::duration_text(o.window)));
+  }
+  if (o.min_per_second < 0) {
+    throw std::invalid_argument(
+        fmt::format("TokenRetryBudget: min_per_second must be >= 0, got {}", o.min_per_second));
+  }
+  if (o.max_origins < 1) {
+    throw std::invalid_argument(fmt::format("TokenRetryBudget: max_origins must be >= 1, got {}", o.max_origins));
+  }
+}
+
+}  // namespace
+
+struct TokenRetryBudget::Impl {
+  explicit Impl(std::size_t max_origins) : table(max_origins) {}
+  detail::OriginTable<OriginBudget> table;
+};
+
+TokenRetryBudget::TokenRetryBudget() : TokenRetryBudget(Options{}) {}
+
+TokenRetryBudget::TokenRetryBudget(Options options) : options_(options) {
+  validate(options_);
+  ratio_milli_ = std::llround(options_.ratio * 1000.0);
+  impl_ = std::make_unique<Impl>(options_.max_origins);
+}
+
+TokenRetryBudget::~TokenRetryBudget() = default;
+
+void TokenRetryBudget::record_request(std::string_view origin, TimePoint now) {
+  const std::int64_t slot = detail::slot_of(now, detail::RollingCounts::slot_width(options_.window));
+  impl_->table.with(origin, [&](OriginBudget& b) { b.counts.add(slot, kRequests); });
+}
+
+bool TokenRetryBudget::try_spend(std::string_view origin, TimePoint now) {
+  const std::int64_t slot = detail::slot_of(now, detail::RollingCounts::slot_width(options_.window));
+  const std::int64_t second = detail::slot_of(now, std::chrono::seconds{1});
+  return impl_->table.with(origin, [&](OriginBudget& b) {
+    if (second > b.floor_second) {
+      b.floor_second = second;
+      b.floor_used = 0;
+    }
+    if (b.floor_used < options_.min_per_second) {
+      ++b.floor_used;
+      return true;
+    }
+    const auto [requests, ratio_retries] = b.counts.sum(slot);
+    // (spent + 1) <= ratio * requests, in thousandths: at most 2^32 * 10 slots * 10^6 < 2^63.
+    if (static_cast<std::int64_t>(ratio_retries + 1) * 1000 > ratio_milli_ * static_cast<std::int64_t>(requests)) {
+      return false;
+    }
+    b.counts.add(slot, kRatioRetries);
+    return true;
+  });
+}
+
+std::size_t TokenRetryBudget::tracked_origins() const { return impl_->table.size(); }
+
+}  // namespace fetchpipe

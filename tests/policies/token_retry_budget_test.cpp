@@ -1,0 +1,186 @@
+#include "fetchpipe/policies/token_retry_budget.hpp"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace fetchpipe {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kA = "https://a.example:443";
+constexpr std::string_view kB = "http://127.0.0.1:8080";
+
+// Virtual time: a fixed origin of time plus an offset. 1000 s in, so second and slot boundaries
+// fall on round offsets.
+TimePoint at(std::chrono::nanoseconds offset) { return TimePoint{} + 1000s + offset; }
+
+int spend_all(RetryBudget& budget, std::string_view origin, TimePoint now, int limit = 100000) {
+  int n = 0;
+  while (n < limit && budget.try_spend(origin, now)) ++n;
+  return n;
+}
+
+std::string construction_error(const TokenRetryBudget::Options& options) {
+  try {
+    TokenRetryBudget budget(options);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "<no exception>";
+}
+
+TEST(TokenRetryBudget, DefaultsAreFinaglesNumbers) {
+  TokenRetryBudget budget;
+  EXPECT_EQ(budget.options().ratio, 0.2);
+  EXPECT_EQ(budget.options().window, 10s);
+  EXPECT_EQ(budget.options().min_per_second, 10);
+}
+
+TEST(TokenRetryBudget, FloorAllowsMinPerSecondWithNoTraffic) {
+  TokenRetryBudget budget;
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(budget.try_spend(kA, at(100ms * i))) << i;
+  EXPECT_FALSE(budget.try_spend(kA, at(999ms))) << "the 11th retry in one second";
+  EXPECT_TRUE(budget.try_spend(kA, at(1s))) << "a new second, a new floor";
+  EXPECT_EQ(spend_all(budget, kA, at(1500ms)), 9);
+}
+
+TEST(TokenRetryBudget, ZeroFloorAndZeroRatioRefuseEverything) {
+  TokenRetryBudget budget({.ratio = 0.0, .min_per_second = 0});
+  for (int i = 0; i < 50; ++i) budget.record_request(kA, at(0s));
+  EXPECT_FALSE(budget.try_spend(kA, at(0s)));
+}
+
+TEST(TokenRetryBudget, RatioAddsExactlyTwentyPerHundredRequests) {
+  TokenRetryBudget budget;
+  for (int i = 0; i < 100; ++i) budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 10 + 20);
+  // The ratio retries stay spent for the window; the floor comes back each second.
+  EXPECT_EQ(spend_all(budget, kA, at(1s)), 10);
+}
+
+TEST(TokenRetryBudget, RatioRoundsDown) {
+  TokenRetryBudget budget({.ratio = 0.2, .min_per_second = 0});
+  for (int i = 0; i < 9; ++i) budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 1);  // 9 * 0.2 = 1.8
+  budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 1);  // 10 * 0.2 = 2, one already spent
+}
+
+TEST(TokenRetryBudget, LargeRatioIsExact) {
+  TokenRetryBudget budget({.ratio = 3.5, .min_per_second = 0});
+  for (int i = 0; i < 10; ++i) budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 35);
+}
+
+TEST(TokenRetryBudget, RequestsOlderThanTheWindowNoLongerCount) {
+  TokenRetryBudget budget({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  for (int i = 0; i < 10; ++i) budget.record_request(kA, at(0s));
+  // Slots are window/10 = 1 s wide: the requests of slot [0, 1 s) count until 10 s.
+  EXPECT_EQ(spend_all(budget, kA, at(9999ms)), 10);
+  TokenRetryBudget fresh({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  for (int i = 0; i < 10; ++i) fresh.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(fresh, kA, at(10s)), 0) << "a request 10 s old is outside a 10 s window";
+}
+
+TEST(TokenRetryBudget, RetriesPaidByTheRatioExpireWithTheWindow) {
+  TokenRetryBudget budget({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  for (int i = 0; i < 5; ++i) budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 5);
+  for (int i = 0; i < 5; ++i) budget.record_request(kA, at(5s));
+  EXPECT_EQ(spend_all(budget, kA, at(5s)), 5) << "10 requests in the window, 5 retries spent";
+  // At 10 s the first 5 requests and the first 5 retries have left the window together: 6
+  // requests and 5 retries remain, so one more. (Were the old retries still counted: none.)
+  budget.record_request(kA, at(10s));
+  EXPECT_EQ(spend_all(budget, kA, at(10s)), 1);
+}
+
+TEST(TokenRetryBudget, OriginsAreIsolated) {
+  TokenRetryBudget budget;
+  for (int i = 0; i < 100; ++i) budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kB, at(0s)), 10) << "B has only its floor";
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 30) << "B's retries took nothing from A";
+}
+
+TEST(TokenRetryBudget, TimePointsBeforeTheClocksEpochWork) {
+  // Seconds and slots are floor(t / width): [-1 s, 0) and [0, 1 s) are two seconds, which
+  // truncation toward zero would merge into one.
+  TokenRetryBudget floor({.ratio = 0.0, .min_per_second = 1});
+  EXPECT_EQ(spend_all(floor, kA, TimePoint{} - 500ms), 1);
+  EXPECT_EQ(spend_all(floor, kA, TimePoint{} + 500ms), 1) << "a new second";
+  // A request at -0.5 s is in slot -1: counted 9.4 s later, gone 10.1 s later.
+  TokenRetryBudget young({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  young.record_request(kA, TimePoint{} - 500ms);
+  EXPECT_EQ(spend_all(young, kA, TimePoint{} + 8900ms), 1);
+  TokenRetryBudget old({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  old.record_request(kA, TimePoint{} - 500ms);
+  EXPECT_EQ(spend_all(old, kA, TimePoint{} + 9600ms), 0) << "10.1 s old, outside a 10 s window";
+}
+
+TEST(TokenRetryBudget, SharedBetweenThreadsCountsExactly) {
+  // Two threads hammer one budget for one origin: the total allowed is exactly the floor plus the
+  // ratio of the requests recorded before, whatever the interleaving.
+  TokenRetryBudget budget({.ratio = 0.5, .min_per_second = 10});
+  constexpr int kRequests = 4000;
+  for (int i = 0; i < kRequests; ++i) budget.record_request(kA, at(0s));
+  std::atomic<int> allowed{0};
+  auto hammer = [&] {
+    int mine = 0;
+    for (int i = 0; i < 5000; ++i) {
+      if (budget.try_spend(kA, at(0s))) ++mine;
+      budget.record_request(kB, at(0s));  // and another origin at once, through the same table
+    }
+    allowed += mine;
+  };
+  std::thread t1(hammer), t2(hammer);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(allowed.load(), 10 + kRequests / 2);
+  EXPECT_EQ(spend_all(budget, kB, at(0s)), 10 + 10000 / 2);
+}
+
+TEST(TokenRetryBudget, TrackedOriginsAreBounded) {
+  TokenRetryBudget budget({.max_origins = 64});
+  for (int i = 0; i < 10000; ++i) {
+    budget.record_request("http://host" + std::to_string(i) + ":80", at(0s));
+    ASSERT_LE(budget.tracked_origins(), 64u) << i;
+  }
+  EXPECT_GE(budget.tracked_origins(), 32u) << "the cap is used, not wasted";
+}
+
+TEST(TokenRetryBudget, EvictsTheLeastRecentlyUsedOrigin) {
+  TokenRetryBudget budget({.ratio = 1.0, .min_per_second = 0, .max_origins = 1});
+  budget.record_request(kA, at(0s));
+  budget.record_request(kB, at(0s));  // A is evicted: its request is forgotten
+  EXPECT_EQ(budget.tracked_origins(), 1u);
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 0);
+}
+
+TEST(TokenRetryBudget, KeepsAnOriginInUseWhileOthersComeAndGo) {
+  TokenRetryBudget budget({.ratio = 1.0, .min_per_second = 0, .max_origins = 64});
+  for (int i = 0; i < 2000; ++i) {
+    budget.record_request("http://other" + std::to_string(i) + ":80", at(0s));
+    budget.record_request(kA, at(0s));  // A stays the most recently used of its shard
+  }
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 2000) << "A's counts survived 2000 other origins";
+}
+
+TEST(TokenRetryBudget, ValidatesOptions) {
+  EXPECT_THAT(construction_error({.ratio = -0.1}), HasSubstr("ratio must be in [0, 1000], got -0.1"));
+  EXPECT_THAT(construction_error({.ratio = 1000.5}), HasSubstr("ratio must be in [0, 1000], got 1000.5"));
+  EXPECT_THAT(construction_error({.ratio = std::nan("")}), HasSubstr("ratio must be in [0, 1000], got nan"));
+  EXPECT_THAT(construction_error({.window = 0s}), HasSubstr("window must be > 0, got 0s"));
+  EXPECT_THAT(construction_error({.window = -5ms}), HasSubstr("window must be > 0, got -5ms"));
+  EXPECT_THAT(construction_error({.min_per_second = -1}), HasSubstr("min_per_second must be >= 0, got -1"));
+  EXPECT_THAT(construction_error({.max_origins = 0}), HasSubstr("max_origins must be >= 1, got 0"));
+  EXPECT_EQ(construction_error({.ratio = 1000.0, .window = 1ns, .min_per_second = 0}), "<no exception>");
+}
+
+}  // namespace
+}  // namespace fetchpipe
