@@ -164,10 +164,13 @@ TEST(Client, AttemptTimeoutCoversASlowBody) {
   Client client(options);
   Recorder rec;
   client.fetch({.url = kUrl}, rec.callbacks());
-  v.advance(3s);
+  v.advance(1999ms);
+  EXPECT_EQ(rec.terminal, 0) << "the attempt clock fires at 2 s, not before";
+  v.advance(1ms);
   ASSERT_TRUE(rec.error);
   EXPECT_EQ(rec.error->kind, ErrorKind::attempt_timeout);
   EXPECT_EQ(rec.error->reason, GiveUpReason::attempts_exhausted);
+  EXPECT_EQ(rec.error->attempts[0].elapsed, std::chrono::nanoseconds(2s));
 }
 
 TEST(Client, StallTimeoutFiresWhenBytesStopComing) {
@@ -180,9 +183,12 @@ TEST(Client, StallTimeoutFiresWhenBytesStopComing) {
   Client client(options);
   Recorder rec;
   client.fetch({.url = kUrl}, rec.callbacks());
-  v.advance(2s);
+  v.advance(999ms);
+  EXPECT_EQ(rec.terminal, 0) << "the stall clock fires 1 s after the head, not before";
+  v.advance(1ms);
   ASSERT_TRUE(rec.error);
   EXPECT_EQ(rec.error->kind, ErrorKind::stall_timeout);
+  EXPECT_EQ(rec.error->attempts[0].elapsed, std::chrono::nanoseconds(1s));
 }
 
 TEST(Client, OverallDeadlineMidAttemptIsDeadlineExceeded) {
