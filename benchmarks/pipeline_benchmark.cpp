@@ -189,15 +189,19 @@ void BM_PipelineSuccessDefaultSetup(benchmark::State& state) {
   options.scheduler = scheduler;
   fetchpipe::Client client(std::move(options));
   std::atomic<int> ended{0};
+  auto end = [&ended] {
+    ended.fetch_add(1);
+    ended.notify_one();
+  };
   auto one = [&] {
     fetchpipe::Request request{.url = kRealisticUrl};
     request.headers.add("Accept", "application/json");
     request.headers.add("Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl");
     const int before = ended.load();
     auto handle = client.fetch(std::move(request),
-                               fetchpipe::Callbacks{.on_success = [&ended](fetchpipe::Response) { ended.fetch_add(1); },
-                                                    .on_failure = [&ended](fetchpipe::Error) { ended.fetch_add(1); },
-                                                    .on_cancel = [&ended](fetchpipe::Error) { ended.fetch_add(1); }});
+                               fetchpipe::Callbacks{.on_success = [&end](fetchpipe::Response) { end(); },
+                                                    .on_failure = [&end](fetchpipe::Error) { end(); },
+                                                    .on_cancel = [&end](fetchpipe::Error) { end(); }});
     for (int seen = ended.load(); seen == before; seen = ended.load()) ended.wait(seen);
     benchmark::DoNotOptimize(handle);
   };
