@@ -463,7 +463,8 @@ void EventLoop::complete_from_curl(Transfer& t, CURLcode code) {
   curl_easy_getinfo(t.easy->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
   curl_easy_getinfo(t.easy->curl, CURLINFO_APPCONNECT_TIME_T, &tls_us);
   const bool https = t.spec.request->url.starts_with("https:") || t.spec.request->url.starts_with("HTTPS:");
-  const bool connected = connect_us > 0 && (!https || tls_us > 0);
+  // A reused connection reports no connect time: the request having gone out proves it too.
+  const bool connected = t.request_sent || (connect_us > 0 && (!https || tls_us > 0));
   finish(t, map_curl_code(code, connected), curl_message(code, t.easy->error));
 }
 

@@ -62,7 +62,9 @@ void stall_saw_bytes(Transfer& t) {
 
 // CURLOPT_PREREQFUNCTION: the connection (and TLS) is ready and the request goes out next.
 int on_request_ready(void* user, char*, char*, int, int) {
-  arm_stall(*static_cast<Transfer*>(user));
+  auto& t = *static_cast<Transfer*>(user);
+  t.request_sent = true;
+  arm_stall(t);
   return CURL_PREREQFUNC_OK;
 }
 
@@ -252,10 +254,8 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
   FETCHPIPE_SET(CURLOPT_WRITEDATA, static_cast<void*>(&t));
   FETCHPIPE_SET(CURLOPT_HEADERFUNCTION, &on_header);
   FETCHPIPE_SET(CURLOPT_HEADERDATA, static_cast<void*>(&t));
-  if (t.spec.stall_timeout) {
-    FETCHPIPE_SET(CURLOPT_PREREQFUNCTION, &on_request_ready);
-    FETCHPIPE_SET(CURLOPT_PREREQDATA, static_cast<void*>(&t));
-  }
+  FETCHPIPE_SET(CURLOPT_PREREQFUNCTION, &on_request_ready);
+  FETCHPIPE_SET(CURLOPT_PREREQDATA, static_cast<void*>(&t));
   // The loop must see every socket open and close to keep its epoll set exact without an
   // epoll_ctl per request (see event_loop.cpp).
   FETCHPIPE_SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);

@@ -70,6 +70,7 @@ class Transfer final : public Exchange, public std::enable_shared_from_this<Tran
   bool head_complete = false;         // the blank line after a final (non-1xx) head was seen
   bool head_fired = false;            // on_head was called
   bool stall_armed = false;           // stall clock running (from when the request is sent)
+  bool request_sent = false;          // the connection was ready and the request went out
   TimePoint stall_due;                // when the stall timeout fires unless a byte comes first
   std::uint64_t body_bytes = 0;
   AbortReason abort = AbortReason::none;

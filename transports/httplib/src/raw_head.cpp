@@ -136,7 +136,13 @@ std::optional<RawHead> parse_raw_head(std::string_view head) {
     if (colon == std::string_view::npos) continue;
     std::size_t value_at = colon + 1;
     while (value_at < line.size() && blank(line[value_at])) ++value_at;
-    if (value_at == line.size()) continue;  // an empty value: cpp-httplib drops the field
+    if (value_at == line.size()) {  // an empty value: cpp-httplib drops the field
+      const auto name = line.substr(0, colon);
+      if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding")) {
+        out.dropped_framing_field = std::string(name);
+      }
+      continue;
+    }
     out.fields.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(value_at)));
   }
   return out;
@@ -186,6 +192,12 @@ FaithfulHead faithful_head(std::string_view raw, int status, const Fields& heade
   if (decoded != headers) {
     return {.head = std::nullopt,
             .refusal = "the raw response head differs from cpp-httplib's parse of it"};
+  }
+  if (!parsed->dropped_framing_field.empty()) {
+    return {.head = std::nullopt,
+            .refusal = fmt::format("the response's {} has an empty value, which cpp-httplib ignores "
+                                   "when framing the body",
+                                   parsed->dropped_framing_field)};
   }
   ResponseHead head;
   head.status = status;

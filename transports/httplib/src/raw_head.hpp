@@ -52,6 +52,9 @@ class RawHeadCapture {
 struct RawHead {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> fields;  // wire order
+  // A Content-Length or Transfer-Encoding line with an empty value: cpp-httplib drops it, and so
+  // frames the body differently from what the server sent.
+  std::string dropped_framing_field;
 };
 [[nodiscard]] std::optional<RawHead> parse_raw_head(std::string_view head);
 
