@@ -99,6 +99,12 @@ inline std::optional<ExpectedResponse> expected_response(std::string_view input)
     const auto head = input.substr(0, end + 2);  // every line with its CRLF
     std::string_view rest = input.substr(end + 4);
     const auto first_end = head.find("\r\n");
+    // A strict status line has no control character but HTAB (RFC 9112 section 4): a bare CR,
+    // LF or NUL in it leaves its reading to each parser, and then any typed failure is fair.
+    for (const char c : head.substr(0, first_end)) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) return std::nullopt;
+    }
     const int status = status_of(head.substr(0, first_end));
     if (status == 0 || status > 599 || status == 101) return std::nullopt;  // 101: not HTTP after it
     ExpectedResponse out{.status = status};

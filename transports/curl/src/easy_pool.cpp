@@ -3,6 +3,19 @@
 #include <new>
 
 namespace fetchpipe::detail {
+namespace {
+
+// libcurl before 8.0 keeps, across curl_easy_reset(), a pointer to the last header of the
+// previous transfer (for its headers API); a response whose head then starts with an obs-fold
+// line makes it read that freed header (a use-after-free inside libcurl, found by
+// fuzz_response_curl under ASan). So a handle is reused only on a libcurl known not to do that;
+// on Debian 12's 7.88 every transfer gets a fresh handle.
+bool reuse_is_safe() {
+  static const bool safe = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080400;
+  return safe;
+}
+
+}  // namespace
 
 void EasyPool::clear() noexcept {
   for (EasyHandle* handle : free_) destroy(handle);
@@ -30,7 +43,7 @@ void EasyPool::release(EasyHandle* handle) noexcept {
   handle->headers = nullptr;
   handle->owns_headers = false;
   handle->error[0] = '\0';
-  if (free_.size() >= max_pooled_) {
+  if (free_.size() >= max_pooled_ || !reuse_is_safe()) {
     destroy(handle);
     return;
   }

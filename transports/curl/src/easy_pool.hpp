@@ -2,7 +2,8 @@
 //
 // Creating an easy handle costs allocations and, on first use, a 16 KiB receive buffer; reusing
 // one after curl_easy_reset() costs neither. Connections do not live here but in each multi
-// handle's cache, so a pooled handle may serve any shard.
+// handle's cache, so a pooled handle may serve any shard. Reuse happens only on libcurl 8.4 or
+// later: older versions carry a dangling header pointer across a reset (see easy_pool.cpp).
 #pragma once
 
 #include <curl/curl.h>

@@ -449,6 +449,9 @@ void EventLoop::complete_from_curl(Transfer& t, CURLcode code) {
       finish(t, ErrorKind::connection_reset,
              fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
       return;
+    case AbortReason::head_unterminated:
+      finish(t, ErrorKind::connection_reset, "invalid response: the head did not end with an empty line");
+      return;
     case AbortReason::none:
       break;
   }

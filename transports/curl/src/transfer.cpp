@@ -96,7 +96,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     return length;
   }
   const std::string_view content = trim(line);
-  if (content.empty()) {
+  // Only a truly empty line ends the head: " \r\n" is an (empty) continuation line, not the end.
+  if (line == "\r\n" || line == "\n") {
     close_field(t);
     if (t.head.status >= 200 || t.head.status == 0) {
       t.head_complete = true;
@@ -108,7 +109,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   if ((line.front() == ' ' || line.front() == '\t') && t.field_open) {
     // obs-fold continuation (RFC 9112 section 5.2): joined to the open field's value by one
     // space. Appending to the held-back field keeps a flood of continuation lines linear.
-    t.field_value.append(" ").append(content);
+    if (!content.empty()) t.field_value.append(" ").append(content);
     return length;
   }
   close_field(t);
@@ -127,6 +128,12 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
   const std::size_t length = size * count;
   if (t.cancel_requested.load(std::memory_order_relaxed)) {
     t.abort = AbortReason::cancelled;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (!t.head_fired && !t.head_complete) {
+    // libcurl 7.88 also ends a head at a line that merely starts with CR: the head the server
+    // sent never ended, and what follows is not a body anyone framed.
+    t.abort = AbortReason::head_unterminated;
     return CURL_WRITEFUNC_ERROR;
   }
   if (!t.head_fired && !fire_head(t)) return CURL_WRITEFUNC_ERROR;

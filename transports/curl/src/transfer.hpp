@@ -34,6 +34,7 @@ enum class AbortReason : unsigned char {
   body_too_large,    // more body bytes than spec.max_body_bytes
   observer_threw,    // on_head or on_body threw
   head_too_large,    // the response head exceeded kMaxResponseHeadBytes
+  head_unterminated, // body bytes came before the head's empty line (libcurl ends a head leniently)
 };
 
 // The most response-head bytes (status line and fields, all 1xx heads included) an exchange
