@@ -257,15 +257,9 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
   finished = std::move(exchange_);
   const std::optional<int> status = have_head_ ? std::optional<int>{head_.status} : std::nullopt;
 
-  // A rejected or redirect response is judged by its head: its unwanted body being cut, or
-  // stopped by us past the drain bound, changes nothing (only a cancel by the transport does).
-  const bool head_decides = have_head_ && (mode_ == BodyMode::discard || mode_ == BodyMode::keep_excerpt) &&
-                            (!result.error || drain_stopped_ || *result.error != ErrorKind::cancelled) &&
-                            (mode_ == BodyMode::keep_excerpt || !result.error || drain_stopped_ ||
-                             *result.error == ErrorKind::connection_reset);
   if (abort_reason_) {
     attempt_failed(lock, *abort_reason_, std::move(abort_message_), status);
-  } else if (result.error && !head_decides) {
+  } else if (result.error && !head_outweighs(*result.error)) {
     ErrorKind kind = *result.error;
     // The transport saw one deadline; which clock set it decides what the user is told.
     if (kind == ErrorKind::attempt_timeout && deadline_ && *deadline_ <= attempt_deadline_) {
@@ -288,6 +282,16 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
     if (const auto line = excerpt(body_); !line.empty()) message += fmt::format(": {}", line);
     attempt_failed(lock, ErrorKind::http_status, std::move(message), status);
   }
+}
+
+// A rejected or redirect response is judged by its head: its unwanted body being cut, or stopped
+// by us past the drain bound, changes nothing. A cancel by the transport still ends the attempt,
+// and a redirect is followed only when its body merely broke off.
+bool FetchOperation::head_outweighs(ErrorKind error) const {
+  if (!have_head_ || (mode_ != BodyMode::discard && mode_ != BodyMode::keep_excerpt)) return false;
+  if (drain_stopped_) return true;
+  if (error == ErrorKind::cancelled) return false;
+  return mode_ == BodyMode::keep_excerpt || error == ErrorKind::connection_reset;
 }
 
 void FetchOperation::handle_redirect(std::unique_lock<std::mutex>& lock) {

@@ -105,6 +105,8 @@ class FetchOperation final : public ExchangeObserver,
   void decide_success();
   void decide_cancelled(std::string message);
   void handle_redirect(std::unique_lock<std::mutex>& lock);
+  // Whether the head that arrived, not the exchange's `error`, decides the attempt. `mutex_` held.
+  [[nodiscard]] bool head_outweighs(ErrorKind error) const;
   void enqueue_attempt_report();
   enum class Terminal { none, success, failure, cancel };
   void queue_terminal(Terminal kind) noexcept;
