@@ -20,11 +20,11 @@
 
 #include "counting_allocator.hpp"
 #include "fetchpipe/headers.hpp"
-#include "fetchpipe/policies/consecutive_failure_breaker.hpp"
+#include "fetchpipe/consecutive_failure_breaker.hpp"
 #include "fetchpipe/policies/default_retry_policy.hpp"
 #include "fetchpipe/policies/exponential_backoff.hpp"
 #include "fetchpipe/policies/retry_after.hpp"
-#include "fetchpipe/policies/token_retry_budget.hpp"
+#include "fetchpipe/token_retry_budget.hpp"
 #include "fetchpipe/request.hpp"
 
 namespace {

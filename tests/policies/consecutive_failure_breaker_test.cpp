@@ -1,4 +1,4 @@
-#include "fetchpipe/policies/consecutive_failure_breaker.hpp"
+#include "fetchpipe/consecutive_failure_breaker.hpp"
 
 #include <atomic>
 #include <barrier>

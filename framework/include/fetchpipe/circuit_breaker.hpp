@@ -13,7 +13,7 @@
 // which frees the probe slot without counting for or against the origin.
 // The origin is the key Url::origin() gives; time is passed in (the Scheduler's now()), so tests
 // run in virtual time. Implementations must be thread-safe.
-// policies/consecutive_failure_breaker.hpp is the implementation the CLI's --circuit-breaker uses.
+// fetchpipe/consecutive_failure_breaker.hpp is the implementation the CLI's --circuit-breaker uses.
 //
 // Example:
 //   fetchpipe::CircuitBreaker& breaker = *std::make_shared<fetchpipe::ConsecutiveFailureBreaker>();
@@ -37,12 +37,21 @@ namespace fetchpipe {
 enum class CircuitState { closed, open, half_open };
 [[nodiscard]] std::string_view to_string(CircuitState state) noexcept;
 
+// A change of an origin's state, returned to the caller that caused it so that it can tell its
+// own listeners (the Client turns it into an EventListener::on_breaker_state_changed).
+struct CircuitTransition {
+  CircuitState from = CircuitState::closed;
+  CircuitState to = CircuitState::closed;
+};
+
 struct Admission {
   enum class Verdict { allowed, probe, rejected };
   Verdict verdict = Verdict::allowed;
   // With `rejected`: the earliest time asking again may be admitted (the end of the open period;
   // while another attempt is the probe, an estimate — see the implementation). Unused otherwise.
   TimePoint retry_at{};
+  // Set when this admission changed the origin's state (open -> half_open for a probe).
+  std::optional<CircuitTransition> transition{};
 };
 
 // How an admitted attempt ended, as far as the breaker is concerned.
@@ -58,7 +67,9 @@ class CircuitBreaker {
 
   [[nodiscard]] virtual Admission admit(std::string_view origin, TimePoint now) = 0;
   // Exactly once per admitted attempt; `was_probe` when admit() returned Verdict::probe.
-  virtual void report(std::string_view origin, TimePoint now, AttemptOutcome outcome, bool was_probe) = 0;
+  // Returns the state change this report caused, if any.
+  virtual std::optional<CircuitTransition> report(std::string_view origin, TimePoint now,
+                                                  AttemptOutcome outcome, bool was_probe) = 0;
 };
 
 }  // namespace fetchpipe

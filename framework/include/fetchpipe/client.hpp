@@ -36,8 +36,11 @@
 
 #include "fetchpipe/backoff_policy.hpp"
 #include "fetchpipe/callbacks.hpp"
+#include "fetchpipe/circuit_breaker.hpp"
+#include "fetchpipe/events.hpp"
 #include "fetchpipe/executor.hpp"
 #include "fetchpipe/request.hpp"
+#include "fetchpipe/retry_budget.hpp"
 #include "fetchpipe/retry_policy.hpp"
 #include "fetchpipe/scheduler.hpp"
 #include "fetchpipe/transport.hpp"
@@ -61,6 +64,21 @@ struct Timeouts {
   // pipeline saturates its time arithmetic (a wait or clock beyond a century counts as a century).
 };
 
+// Limits on when a fetch may start. A fetch over a limit waits in a FIFO queue (no thread each)
+// until it may go; a wait that would cross its overall deadline is refused at once, like a
+// backoff (deadline_exceeded, reason deadline); cancelling a queued fetch works like any cancel.
+// A fetch holds its origin's slot from admission to its outcome, retries and backoff included.
+struct AdmissionLimits {
+  // Fetches in flight per origin (scheme, host, port of the request's URL), across the client.
+  // Must be >= 1 if set. Default: no limit.
+  std::optional<int> max_per_origin{};
+  // Fetches started per second over all origins (a token bucket of `rate_burst` tokens).
+  // Must be > 0 and finite if set. Default: no limit.
+  std::optional<double> rate_per_second{};
+  // Tokens the bucket holds when full (starts full). Must be >= 1. Default 1: evenly spaced.
+  int rate_burst = 1;
+};
+
 struct ClientOptions {
   std::shared_ptr<Transport> transport;          // required
   std::shared_ptr<RetryPolicy> retry_policy;     // required (a prototype; cloned per fetch)
@@ -75,6 +93,15 @@ struct ClientOptions {
   // Largest body accepted, enforced while streaming; a body of exactly this size is fine.
   std::optional<std::uint64_t> max_body_bytes;
   TlsOptions tls;
+  // Per-origin limit on the extra load retries add. Default (empty): a TokenRetryBudget of this
+  // client's own (20 % of the requests of the last 10 s, plus 10 retries per second). Set one
+  // object in several clients to share it; set no_retry_budget() to turn budgets off.
+  std::shared_ptr<RetryBudget> retry_budget;
+  // Per-origin circuit breaker. Default: none. ConsecutiveFailureBreaker is the usual choice.
+  std::shared_ptr<CircuitBreaker> circuit_breaker;
+  AdmissionLimits admission;
+  // Sees fetches, attempts, retries, budget refusals and breaker transitions. Default: none.
+  std::shared_ptr<EventListener> events;
   // Receives any exception a callback throws (and failures to post to the executor). Runs on the
   // thread where it was caught. Default: ignore.
   std::function<void(std::exception_ptr)> on_callback_exception;
@@ -110,7 +137,11 @@ struct ClientStats {
   std::uint64_t failed = 0;
   std::uint64_t cancelled = 0;
   std::uint64_t in_flight = 0;
-  std::uint64_t attempts = 0;
+  std::uint64_t attempts = 0;          // attempts sent (a circuit_open rejection is not one)
+  std::uint64_t retries = 0;           // attempts after the first
+  std::uint64_t budget_refusals = 0;   // retries the retry budget refused
+  std::uint64_t breaker_rejections = 0;  // attempts the circuit breaker refused (nothing sent)
+  std::uint64_t queued = 0;            // fetches that waited for admission
 };
 
 class Client {

@@ -7,7 +7,7 @@
 // ("https://host:443"); time is the Scheduler's now(), passed in, so a budget never reads a clock
 // and tests run in virtual time. Implementations must be thread-safe: one budget is shared by all
 // fetches of a client, and may be shared between clients.
-// policies/token_retry_budget.hpp is the default implementation (Finagle's 20 % + 10/s over 10 s).
+// fetchpipe/token_retry_budget.hpp is the default implementation (Finagle's 20 % + 10/s over 10 s).
 //
 // Example:
 //   // Allows every retry: what "no budget" means (--no-retry-budget).
@@ -20,6 +20,7 @@
 //   budget.record_request(url->origin(), fetchpipe::Clock::now());
 #pragma once
 
+#include <memory>
 #include <string_view>
 
 #include "fetchpipe/scheduler.hpp"
@@ -37,5 +38,9 @@ class RetryBudget {
   // allowance was spent. False: refused; nothing was spent.
   [[nodiscard]] virtual bool try_spend(std::string_view origin, TimePoint now) = 0;
 };
+
+// A budget that allows every retry: what "no budget" means (ClientOptions::retry_budget,
+// the CLI's --no-retry-budget). One shared object; thread-safe (it keeps nothing).
+[[nodiscard]] std::shared_ptr<RetryBudget> no_retry_budget();
 
 }  // namespace fetchpipe

@@ -1,4 +1,4 @@
-// fetchpipe/policies/consecutive_failure_breaker.hpp — a per-origin circuit breaker that opens
+// fetchpipe/consecutive_failure_breaker.hpp — a per-origin circuit breaker that opens
 // after consecutive failures or a failure ratio, and closes again after one successful probe
 // (Finagle's FailureAccrual, Polly's and resilience4j's breakers).
 //
@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "fetchpipe/circuit_breaker.hpp"
@@ -75,7 +76,8 @@ class ConsecutiveFailureBreaker final : public CircuitBreaker {
   ConsecutiveFailureBreaker& operator=(const ConsecutiveFailureBreaker&) = delete;
 
   [[nodiscard]] Admission admit(std::string_view origin, TimePoint now) override;
-  void report(std::string_view origin, TimePoint now, AttemptOutcome outcome, bool was_probe) override;
+  std::optional<CircuitTransition> report(std::string_view origin, TimePoint now, AttemptOutcome outcome,
+                                          bool was_probe) override;
 
   // The origin's current state (an open circuit whose period has ended still reads open until
   // someone asks for admission). An unknown origin is closed (and tracked from then on). For tests

@@ -1,4 +1,4 @@
-// fetchpipe/policies/token_retry_budget.hpp — the default retry budget: per origin, retries may
+// fetchpipe/token_retry_budget.hpp — the default retry budget: per origin, retries may
 // add `ratio` of the requests of the last `window`, plus `min_per_second` per second
 // (Finagle's RetryBudget; the same numbers as Linkerd's and tower's).
 //

@@ -1,4 +1,4 @@
-#include "fetchpipe/policies/consecutive_failure_breaker.hpp"
+#include "fetchpipe/consecutive_failure_breaker.hpp"
 
 #include <cmath>
 #include <optional>
@@ -27,10 +27,7 @@ struct OriginCircuit {
   bool probe_out = false;  // half_open: the probe was handed out and has not reported yet
 };
 
-struct Transition {
-  CircuitState from;
-  CircuitState to;
-};
+using Transition = CircuitTransition;
 
 void validate(const ConsecutiveFailureBreaker::Options& o) {
   if (o.consecutive_failures < 0) {
@@ -87,7 +84,7 @@ ConsecutiveFailureBreaker::~ConsecutiveFailureBreaker() = default;
 
 Admission ConsecutiveFailureBreaker::admit(std::string_view origin, TimePoint now) {
   std::optional<Transition> changed;
-  const Admission admission = impl_->table.with(origin, [&](OriginCircuit& c) -> Admission {
+  Admission admission = impl_->table.with(origin, [&](OriginCircuit& c) -> Admission {
     switch (c.state) {
       case CircuitState::closed: return {Admission::Verdict::allowed, {}};
       case CircuitState::open:
@@ -106,12 +103,15 @@ Admission ConsecutiveFailureBreaker::admit(std::string_view origin, TimePoint no
     return {Admission::Verdict::rejected, saturating_add(now, options_.open_for)};
   });
   // Outside the shard lock: the listener may call back into the breaker.
-  if (changed && options_.on_state_change) options_.on_state_change(origin, changed->from, changed->to);
+  if (changed) {
+    admission.transition = *changed;
+    if (options_.on_state_change) options_.on_state_change(origin, changed->from, changed->to);
+  }
   return admission;
 }
 
-void ConsecutiveFailureBreaker::report(std::string_view origin, TimePoint now, AttemptOutcome outcome,
-                                       bool was_probe) {
+std::optional<CircuitTransition> ConsecutiveFailureBreaker::report(std::string_view origin, TimePoint now,
+                                                                   AttemptOutcome outcome, bool was_probe) {
   const nanoseconds width = detail::RollingCounts::slot_width(options_.window);
   const std::int64_t slot = detail::slot_of(now, width);
   const auto open = [&](OriginCircuit& c) -> std::optional<Transition> {
@@ -160,6 +160,7 @@ void ConsecutiveFailureBreaker::report(std::string_view origin, TimePoint now, A
         return std::nullopt;
       });
   if (changed && options_.on_state_change) options_.on_state_change(origin, changed->from, changed->to);
+  return changed;
 }
 
 CircuitState ConsecutiveFailureBreaker::state(std::string_view origin) {

@@ -1,4 +1,4 @@
-#include "fetchpipe/policies/token_retry_budget.hpp"
+#include "fetchpipe/token_retry_budget.hpp"
 
 #include <cmath>
 #include <limits>

@@ -1,4 +1,4 @@
-// Private to policies/: renders a duration for validation messages in the largest unit that
+// Private to framework/ and policies/: renders a duration for validation messages in the largest unit that
 // represents it exactly, so "got -5ms" reads better than "got -5000000ns".
 #pragma once
 
