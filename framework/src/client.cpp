@@ -47,6 +47,10 @@ ClientOptions validated(ClientOptions options) {
   if (admission.rate_burst < 1) {
     throw std::invalid_argument(fmt::format("ClientOptions.admission.rate_burst must be >= 1, got {}", admission.rate_burst));
   }
+  if (options.error_body_limit > 64 * 1024 * 1024) {
+    throw std::invalid_argument(
+        fmt::format("ClientOptions.error_body_limit must be <= 64 MiB, got {}", options.error_body_limit));
+  }
   if (!options.retry_budget) options.retry_budget = std::make_shared<TokenRetryBudget>();
   if (!options.callback_executor) options.callback_executor = std::make_shared<ThreadPoolExecutor>(1);
   if (!options.scheduler) options.scheduler = std::make_shared<RealScheduler>();

@@ -22,11 +22,10 @@ std::string excerpt(std::string_view body) {
   return out;
 }
 
-constexpr std::size_t kExcerptBytes = 512;
-
-// A rejected or redirect response's body is read and dropped up to this many bytes, so a short
-// error page leaves the connection reusable; past it, closing the connection is cheaper than
-// reading on, and a hostile server cannot keep the attempt busy with an endless error body.
+// A rejected or redirect response's body is read up to this many bytes (or the error body limit,
+// if larger), so a short error page leaves the connection reusable; past it, closing the
+// connection is cheaper than reading on, and a hostile server cannot keep the attempt busy with
+// an endless error body.
 constexpr std::uint64_t kDrainBytes = 64 * 1024;
 
 // Inside Client::fetch or FetchHandle::cancel on this thread: an inline executor must not run a
@@ -39,6 +38,15 @@ ApiCallScope::ApiCallScope() noexcept { ++t_api_depth; }
 ApiCallScope::~ApiCallScope() { --t_api_depth; }
 
 namespace {
+
+// The client's timeouts with the request's overrides applied.
+Timeouts effective_timeouts(Timeouts t, const RequestOverrides& o) {
+  if (o.connect_timeout) t.connect = *o.connect_timeout;
+  if (o.attempt_timeout) t.attempt = *o.attempt_timeout;
+  if (o.stall_timeout) t.stall = *o.stall_timeout;
+  if (o.overall_timeout) t.overall = *o.overall_timeout;
+  return t;
+}
 
 }  // namespace
 
@@ -55,7 +63,12 @@ FetchOperation::FetchOperation(ClientCore& core, Request request, Callbacks call
       streams_(static_cast<bool>(callbacks_.on_chunk)),
       rewinds_(static_cast<bool>(callbacks_.on_rewind)),
       reports_attempts_(static_cast<bool>(callbacks_.on_attempt)),
-      id_(core.next_fetch_id.fetch_add(1, std::memory_order_relaxed)) {}
+      id_(core.next_fetch_id.fetch_add(1, std::memory_order_relaxed)),
+      timeouts_(effective_timeouts(core.options.timeouts, request_.overrides)),
+      max_body_bytes_(request_.overrides.max_body_bytes ? request_.overrides.max_body_bytes : core.options.max_body_bytes),
+      retry_prototype_(request_.overrides.retry_policy ? request_.overrides.retry_policy : core.options.retry_policy),
+      backoff_prototype_(request_.overrides.backoff_policy ? request_.overrides.backoff_policy
+                                                          : core.options.backoff_policy) {}
 
 FetchOperation::~FetchOperation() = default;
 
@@ -71,7 +84,7 @@ void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
   {
     std::lock_guard lock(mutex_);
     started_at_ = core_.options.scheduler->now();
-    if (core_.options.timeouts.overall) deadline_ = later(started_at_, *core_.options.timeouts.overall);
+    if (timeouts_.overall) deadline_ = later(started_at_, *timeouts_.overall);
     auto problem = validate(request_);
     if (!problem) origin_.assign(*Url::parse(request_.url));
     if (auto& events = core_.options.events) {
@@ -259,8 +272,8 @@ void FetchOperation::end_breaker_attempt_locked(AttemptOutcome outcome) {
   settle_pending_.store(true, std::memory_order_relaxed);
 }
 
-void FetchOperation::settle() {
-  if (!settle_pending_.exchange(false)) return;
+void FetchOperation::settle(bool shutting_down) {
+  if (!settle_pending_.exchange(false) && !shutting_down) return;
   std::optional<AttemptOutcome> report;
   bool probe = false;
   bool give_back = false;
@@ -269,7 +282,10 @@ void FetchOperation::settle() {
     std::lock_guard lock(mutex_);
     report = std::exchange(breaker_report_, std::nullopt);
     probe = breaker_report_probe_;
-    if (decided_ && slot_ == Slot::holding) {
+    // The slot stays taken until the transport is done with the fetch's exchange, so an origin
+    // never has more than the limit of exchanges in flight, cancelled ones included. A client
+    // shutting down ignores exchanges it will never hear of again.
+    if (decided_ && slot_ == Slot::holding && (exchanges_outstanding_ == 0 || shutting_down)) {
       slot_ = Slot::released;
       give_back = true;
     } else if (decided_ && slot_ == Slot::queued) {
@@ -309,7 +325,7 @@ void FetchOperation::prepare_attempt_locked() {
   record.number = attempt_;
   record.start = now;
   records_.push_back(std::move(record));
-  attempt_deadline_ = later(now, core_.options.timeouts.attempt);
+  attempt_deadline_ = later(now, timeouts_.attempt);
   if (deadline_ && *deadline_ < attempt_deadline_) attempt_deadline_ = *deadline_;
   redirects_ = 0;
   hop_request_.reset();
@@ -330,18 +346,19 @@ void FetchOperation::launch_exchange() {
     mode_ = BodyMode::buffer;
     body_.clear();
     exchange_bytes_ = 0;
+    body_cut_ = false;
     abort_reason_.reset();
     abort_message_.clear();
     expected_length_.reset();
-    const auto& options = core_.options;
     spec.request = hop_request_ ? &*hop_request_ : &request_;
     spec.deadline = attempt_deadline_;
-    spec.connect_timeout = bounded(options.timeouts.connect);
-    if (options.timeouts.stall) spec.stall_timeout = bounded(*options.timeouts.stall);
+    spec.connect_timeout = bounded(timeouts_.connect);
+    if (timeouts_.stall) spec.stall_timeout = bounded(*timeouts_.stall);
     // No max_body_bytes hint: whether the limit applies depends on the status, which the
     // transport cannot judge; on_head checks Content-Length once the response is known accepted.
     spec.tls = tls_.get();
     in_exchange_ = true;
+    ++exchanges_outstanding_;
     seq = ++exchange_seq_;
   }
   std::shared_ptr<Exchange> exchange;
@@ -349,7 +366,13 @@ void FetchOperation::launch_exchange() {
     exchange = core_.options.transport->start(spec, shared_from_this());
   } catch (const std::exception& e) {
     std::unique_lock lock(mutex_);
-    if (decided_ || !in_exchange_ || seq != exchange_seq_) return;
+    --exchanges_outstanding_;  // never started: no on_complete will come
+    if (decided_) settle_pending_.store(true, std::memory_order_relaxed);
+    if (decided_ || !in_exchange_ || seq != exchange_seq_) {
+      lock.unlock();
+      settle();
+      return;
+    }
     in_exchange_ = false;
     attempt_failed(lock, ErrorKind::internal_error,
                    fmt::format("the {} transport refused the exchange: {}", core_.options.transport->name(), e.what()),
@@ -374,7 +397,7 @@ void FetchOperation::on_head(ResponseHead head) {
   const int status = head.status;
   const bool redirect =
       is_redirect_status(status) && core_.options.max_redirects > 0 && head.headers.contains("Location");
-  const bool accepted = !redirect && core_.options.retry_policy->is_success(status);  // user code: unlocked
+  const bool accepted = !redirect && retry_prototype_->is_success(status);  // user code: unlocked
   std::shared_ptr<Exchange> stop;
   {
     std::lock_guard lock(mutex_);
@@ -386,7 +409,7 @@ void FetchOperation::on_head(ResponseHead head) {
       mode_ = BodyMode::discard;
     } else if (accepted) {
       mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
-      const auto& limit = core_.options.max_body_bytes;
+      const auto& limit = max_body_bytes_;
       expected_length_ = framing.length;
       if (!framing.problem && limit && framing.length && *framing.length > *limit) {
         abort_reason_ = ErrorKind::body_too_large;  // refused before any byte of it is read
@@ -417,13 +440,15 @@ bool FetchOperation::on_body(std::string_view chunk) {
     exchange_bytes_ += chunk.size();
     if (mode_ == BodyMode::buffer || mode_ == BodyMode::stream) {
       // The limit is on the body the user accepts; a rejected body never fails the attempt.
-      const auto& limit = core_.options.max_body_bytes;
+      const auto& limit = max_body_bytes_;
       if (limit && exchange_bytes_ > *limit) {
         abort_reason_ = ErrorKind::body_too_large;
         abort_message_ = fmt::format("the body exceeds the limit of {} bytes", *limit);
         return false;
       }
-    } else if (exchange_bytes_ > kDrainBytes) {
+    } else if (exchange_bytes_ > std::max(kDrainBytes, core_.options.error_body_limit)) {
+      // Past the drain bound: keep what the error body limit still wants of this chunk, then stop.
+      if (mode_ == BodyMode::keep_excerpt) keep_error_body(chunk);
       drain_stopped_ = true;
       return false;
     }
@@ -438,7 +463,7 @@ bool FetchOperation::on_body(std::string_view chunk) {
         delivered = true;
         break;
       case BodyMode::keep_excerpt:
-        if (body_.size() < kExcerptBytes) body_.append(chunk.substr(0, kExcerptBytes - body_.size()));
+        keep_error_body(chunk);
         break;
       case BodyMode::discard:
         break;
@@ -446,6 +471,11 @@ bool FetchOperation::on_body(std::string_view chunk) {
   }
   if (delivered) flush(Defer::no);
   return true;
+}
+
+void FetchOperation::keep_error_body(std::string_view chunk) {
+  const auto limit = core_.options.error_body_limit;
+  if (body_.size() < limit) body_.append(chunk.substr(0, static_cast<std::size_t>(limit - body_.size())));
 }
 
 void FetchOperation::on_complete(ExchangeResult result) {
@@ -461,11 +491,21 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
   if (!gate.open()) return;
   std::shared_ptr<Exchange> finished;  // released after the lock
   std::unique_lock lock(mutex_);
-  if (decided_ || !in_exchange_) return;
+  --exchanges_outstanding_;
+  if (decided_) {
+    // Decided while the transport still worked (a cancel, the deadline): now that its exchange
+    // is over, the admission slot may go to the next fetch.
+    settle_pending_.store(true, std::memory_order_relaxed);
+    lock.unlock();
+    settle();
+    return;
+  }
+  if (!in_exchange_) return;
   in_exchange_ = false;
   finished = std::move(exchange_);
   const std::optional<int> status = have_head_ ? std::optional<int>{head_.status} : std::nullopt;
 
+  body_cut_ = result.error.has_value();  // judged by its head alone, a rejected body may be cut short
   if (abort_reason_) {
     attempt_failed(lock, *abort_reason_, std::move(abort_message_), status);
   } else if (result.error && !head_outweighs(*result.error)) {
@@ -617,11 +657,12 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
 // Only the path that ends an attempt calls this, and an attempt ends once: the per-fetch policy
 // clones are never used by two threads at a time, so they need no lock.
 FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry) {
-  if (!retry_policy_) retry_policy_ = core_.options.retry_policy->clone();
+  if (!retry_policy_) retry_policy_ = retry_prototype_->clone();
   RetryContext context;
   context.request = &request_;
   context.attempt = attempt_;
   context.redirects = redirects_;
+  context.max_attempts = request_.overrides.max_attempts;
   // Exactly one of error and status: a response the client rejected is judged by its status.
   if (kind == ErrorKind::http_status) {
     context.status = status;
@@ -631,11 +672,14 @@ FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::op
   }
   context.system_now = core_.options.scheduler->system_now();
   Verdict verdict{retry_policy_->decide(context)};
+  if (verdict.decision.retry && context.max_attempts && attempt_ >= *context.max_attempts) {
+    verdict.decision = RetryDecision::stop(GiveUpReason::attempts_exhausted);  // the request's limit holds
+  }
   if (verdict.decision.retry && may_retry) {
     if (verdict.decision.server_delay) {
       verdict.delay = *verdict.decision.server_delay;
     } else {
-      if (!backoff_policy_) backoff_policy_ = core_.options.backoff_policy->clone();
+      if (!backoff_policy_) backoff_policy_ = backoff_prototype_->clone();
       verdict.delay = backoff_policy_->next_delay(attempt_);
     }
     verdict.delay = bounded(verdict.delay);
@@ -696,7 +740,7 @@ void FetchOperation::deadline_passed() {
     std::lock_guard lock(mutex_);
     if (decided_) return;
     deadline_timer_ = 0;
-    const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(*core_.options.timeouts.overall);
+    const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(*timeouts_.overall);
     std::string message = fmt::format("the deadline of {} ms passed", limit.count());
     std::optional<int> status;
     if (records_.empty()) {
@@ -840,6 +884,17 @@ void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::st
   error.reason = reason;
   error.attempts = std::move(records_);
   error.bytes_delivered = bytes_delivered_;
+  if (have_head_) {
+    // The last attempt's response; the fetch is decided, so its head and body are ours to give.
+    ErrorResponse response;
+    response.status = head_.status;
+    response.headers = std::move(head_.headers);
+    response.final_url = hop_request_ ? hop_request_->url : request_.url;
+    if (mode_ == BodyMode::keep_excerpt) response.body = std::move(body_);
+    response.body_truncated = mode_ != BodyMode::keep_excerpt || drain_stopped_ || body_cut_ ||
+                              exchange_bytes_ > response.body.size();
+    error.response = std::move(response);
+  }
   final_error_ = std::move(error);
   queue_terminal(Terminal::failure);
   decided_ = true;
@@ -1037,7 +1092,7 @@ void FetchOperation::finish_terminal() noexcept {
     deadline_timer = std::exchange(deadline_timer_, 0);
   }
   if (deadline_timer != 0) core_.options.scheduler->cancel(deadline_timer);
-  settle();                  // a fetch decided by the client's shutdown gives its slot back here
+  settle(gate_->closing());  // a fetch decided by the client's shutdown gives its slot back here
   core_.remove(this);        // last use of the core: the client may be gone right after
 }
 

@@ -97,7 +97,7 @@ class FetchOperation final : public ExchangeObserver,
   void start_attempt();
   // Work for shared components that must run outside `mutex_` once something was decided under
   // it: the breaker's report of the attempt that ended, the admission slot to give back.
-  void settle();
+  void settle(bool shutting_down = false);
   // Under `mutex_`: the admitted attempt ended with `outcome` (once per attempt; later calls are no-ops).
   void end_breaker_attempt_locked(AttemptOutcome outcome);
   void prepare_attempt_locked();
@@ -124,6 +124,7 @@ class FetchOperation final : public ExchangeObserver,
   void decide_success();
   void decide_cancelled(std::string message);
   void handle_redirect(std::unique_lock<std::mutex>& lock);
+  void keep_error_body(std::string_view chunk);  // `mutex_` held
   // Whether the head that arrived, not the exchange's `error`, decides the attempt. `mutex_` held.
   [[nodiscard]] bool head_outweighs(ErrorKind error) const;
   void enqueue_attempt_report();
@@ -154,6 +155,11 @@ class FetchOperation final : public ExchangeObserver,
   const bool rewinds_;               // callbacks_.on_rewind is set
   const bool reports_attempts_;      // callbacks_.on_attempt is set
   const FetchId id_;
+  // The client's configuration with the request's overrides applied.
+  const Timeouts timeouts_;
+  const std::optional<std::uint64_t> max_body_bytes_;
+  const std::shared_ptr<RetryPolicy> retry_prototype_;
+  const std::shared_ptr<BackoffPolicy> backoff_prototype_;
   OriginKey origin_;                 // the request URL's origin, once the request is valid
   TimePoint started_at_{};
 
@@ -186,6 +192,7 @@ class FetchOperation final : public ExchangeObserver,
   std::shared_ptr<Exchange> exchange_;
   std::uint64_t exchange_seq_ = 0;
   bool in_exchange_ = false;
+  int exchanges_outstanding_ = 0;  // started and not yet completed by the transport
   ResponseHead head_;
   bool have_head_ = false;
   BodyMode mode_ = BodyMode::buffer;
@@ -194,7 +201,8 @@ class FetchOperation final : public ExchangeObserver,
   std::optional<ErrorKind> abort_reason_;  // why the pipeline stopped the exchange itself
   std::string abort_message_;              // and what to tell the user
   std::optional<std::uint64_t> expected_length_;  // an accepted response's Content-Length
-  bool drain_stopped_ = false;             // a rejected body passed the drain bound: we stopped it
+  bool drain_stopped_ = false;
+  bool body_cut_ = false;                  // the exchange ended with an error after its head             // a rejected body passed the drain bound: we stopped it
   bool committed_ = false;                 // bytes reached on_chunk since the last rewind
   std::uint64_t bytes_delivered_ = 0;
 

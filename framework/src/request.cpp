@@ -38,6 +38,26 @@ bool Request::is_idempotent() const {
   return headers.contains("Idempotency-Key");
 }
 
+namespace {
+
+std::optional<std::string> validate_overrides(const RequestOverrides& o) {
+  const auto positive = [](const std::optional<std::chrono::nanoseconds>& d, const char* field) -> std::optional<std::string> {
+    if (d && *d <= std::chrono::nanoseconds::zero()) {
+      return fmt::format("overrides.{} must be > 0, got {}ms", field,
+                         std::chrono::duration<double, std::milli>(*d).count());
+    }
+    return std::nullopt;
+  };
+  if (auto p = positive(o.connect_timeout, "connect_timeout")) return p;
+  if (auto p = positive(o.attempt_timeout, "attempt_timeout")) return p;
+  if (auto p = positive(o.stall_timeout, "stall_timeout")) return p;
+  if (auto p = positive(o.overall_timeout, "overall_timeout")) return p;
+  if (o.max_attempts && *o.max_attempts < 1) return fmt::format("overrides.max_attempts must be >= 1, got {}", *o.max_attempts);
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> validate(const Request& request) {
   if (!is_token(request.method)) {
     return fmt::format("method '{}' is not a valid HTTP token", printable(request.method));
@@ -49,7 +69,7 @@ std::optional<std::string> validate(const Request& request) {
       return fmt::format("header '{}' has a CR, LF or NUL in its value '{}'", name, printable(value));
     }
   }
-  return std::nullopt;
+  return validate_overrides(request.overrides);
 }
 
 }  // namespace fetchpipe

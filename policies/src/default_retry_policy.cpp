@@ -73,7 +73,7 @@ RetryDecision DefaultRetryPolicy::decide(const RetryContext& context) {
   if (!retryable_error && !retryable_status) return RetryDecision::stop(GiveUpReason::not_retryable);
 
   // 2. Any attempts left?
-  if (context.attempt >= options_.max_attempts) {
+  if (context.attempt >= context.max_attempts.value_or(options_.max_attempts)) {
     return RetryDecision::stop(GiveUpReason::attempts_exhausted);
   }
 

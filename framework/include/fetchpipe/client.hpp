@@ -92,6 +92,10 @@ struct ClientOptions {
   int max_redirects = 10;
   // Largest body accepted, enforced while streaming; a body of exactly this size is fine.
   std::optional<std::uint64_t> max_body_bytes;
+  // How much of a rejected response's body Error::response keeps. A body is read up to this many
+  // bytes (or 64 KiB, if more) and the connection is dropped past it. Must be <= 64 MiB.
+  // Default 64 KiB.
+  std::uint64_t error_body_limit = 64 * 1024;
   TlsOptions tls;
   // Per-origin limit on the extra load retries add. Default (empty): a TokenRetryBudget of this
   // client's own (20 % of the requests of the last 10 s, plus 10 retries per second). Set one

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fetchpipe/headers.hpp"
+
 namespace fetchpipe {
 
 // Every way an attempt or a fetch can fail. The comment on each says whether the default retry
@@ -75,6 +77,18 @@ struct AttemptRecord {
   std::optional<std::chrono::nanoseconds> backoff{}; // wait planned after it; nullopt after the last
 };
 
+// The response a fetch failed on: a status the client does not accept (a 404's problem body, a
+// 503's error page), or a redirect it would not follow (a 3xx's Location with redirects off).
+struct ErrorResponse {
+  int status = 0;
+  Headers headers{};
+  std::string final_url{};       // the URL that answered, after any redirects followed
+  // The first ClientOptions::error_body_limit bytes of its body (64 KiB by default). Kept for
+  // you to read; it never changes what the retry policy decides.
+  std::string body{};
+  bool body_truncated = false;   // the body was longer than that, or the connection cut it
+};
+
 // Handed to on_failure, and (with kind `cancelled`) to on_cancel.
 struct Error {
   ErrorKind kind = ErrorKind::internal_error;
@@ -83,6 +97,9 @@ struct Error {
   GiveUpReason reason = GiveUpReason::not_retryable;
   std::vector<AttemptRecord> attempts{}; // every attempt made, in order
   std::uint64_t bytes_delivered = 0;   // body bytes handed to on_chunk (0 when buffering)
+  // With kind http_status or too_many_redirects (and any failure of an attempt whose response
+  // head had arrived): that response. Empty when no response arrived.
+  std::optional<ErrorResponse> response{};
 };
 
 }  // namespace fetchpipe

@@ -2,11 +2,14 @@
 // export metrics or traces without patching it.
 //
 // Set ClientOptions::events. Every method has an empty default, so a listener overrides only what
-// it needs. They run synchronously on the thread where the event happened (a transport thread,
-// the timer thread, or the caller of fetch()/cancel()), never under a lock of the pipeline, and
-// may run concurrently with each other: a listener must be thread-safe and quick (a counter, a
-// queue). It may call fetch() or cancel(). An exception it throws goes to
-// ClientOptions::on_callback_exception and changes nothing else.
+// it needs. The events of one fetch run on the client's callback executor, in the order they
+// happened, never two at a time and all before that fetch's terminal callback — like the
+// callbacks themselves, and never under a lock of the pipeline. Events of different fetches may
+// run concurrently on a multi-threaded executor: a listener must be thread-safe and quick (a
+// counter, a queue). on_breaker_state_changed is the exception: it belongs to an origin, not a
+// fetch, and runs on the thread whose fetch caused the transition, at once. A listener may call
+// fetch() or cancel(). An exception it throws goes to ClientOptions::on_callback_exception and
+// changes nothing else.
 // The string_views in an event are valid only for the duration of the call. Time points are the
 // client Scheduler's now() (virtual time under a ManualScheduler).
 //

@@ -43,6 +43,9 @@ struct RetryContext {
   // reached a server, whatever `error` says of the last hop: a non-idempotent request has left.
   int redirects = 0;
   std::chrono::system_clock::time_point system_now{};  // for HTTP-date Retry-After values
+  // The request's own attempt limit (RequestOverrides::max_attempts), which replaces the policy's
+  // when set. The pipeline stops at it whatever the policy says.
+  std::optional<int> max_attempts{};
 };
 
 struct RetryDecision {

@@ -115,6 +115,13 @@ Plan status(const RequestInfo& request) {
   // 1xx are interim responses: a client would wait forever for the final one.
   if (code < 200 || code > 599) return text(400, "code must be 200..599\n");
   Plan plan = text(static_cast<int>(code), fmt::format("status {}\n", code));
+  if (request.param("bytes") != nullptr) {  // a large error page: N pattern bytes instead
+    plan.content_type = "application/octet-stream";
+    plan.body.clear();
+    plan.pattern = true;
+    plan.pattern_bytes = static_cast<std::uint64_t>(
+        int_param(request, "bytes", 0, 0, std::numeric_limits<std::int64_t>::max()));
+  }
   if (const std::string* retry_after = request.param("retry_after")) {
     if (has_crlf(*retry_after)) return text(400, "retry_after must not contain CR or LF\n");
     plan.headers.push_back({"Retry-After", *retry_after});
@@ -344,7 +351,7 @@ std::string endpoint_summary() {
   return "  /fixed                                   200 \"hello from fetchpipe\\n\" (benchmark "
          "path)\n"
          "  /bytes?n=N&chunked=0|1                   N pattern bytes, Content-Length or chunked\n"
-         "  /status?code=C&retry_after=V             status C, Retry-After V verbatim\n"
+         "  /status?code=C&retry_after=V&bytes=N     status C, Retry-After V verbatim; N pattern bytes\n"
          "  /flaky?key=K&fail=N&status=S&retry_after=V&fault=reset|truncate|hang\n"
          "                                           first N requests for K fail, then 200\n"
          "  /delay?ms=M                              200 after M ms (event loop, no thread each)\n"

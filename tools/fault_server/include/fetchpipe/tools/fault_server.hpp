@@ -33,7 +33,7 @@
 //   /bytes?n=N&chunked=0|1    200, N bytes (default 1024), byte i = 'a' + i % 26, with
 //                             Content-Length, or chunked when chunked=1. Generated as it is sent,
 //                             so 50 MB costs no memory.
-//   /status?code=C&retry_after=V
+//   /status?code=C&retry_after=V&bytes=N   (bytes: a body of N pattern bytes instead of the text)
 //                             status C (default 200, must be 200..599, else 400), body
 //                             "status C\n"; V is copied verbatim into Retry-After.
 //   /flaky?key=K&fail=N&status=S&retry_after=V&fault=F
