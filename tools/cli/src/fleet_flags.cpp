@@ -39,6 +39,16 @@ std::string rule_of(const std::invalid_argument& e) {
   return std::string(message);
 }
 
+// The library's constructor decides what is valid; the CLI rephrases its refusal around the flag.
+template <typename Component>
+void check_with_library(std::string_view flag, const typename Component::Options& options, std::string_view text) {
+  try {
+    (void)Component(options);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("{}: {}, got '{}'", flag, rule_of(e), text));
+  }
+}
+
 void parse_budget(FleetFlags& fleet, std::string_view text) {
   constexpr std::string_view kForm = "RATIO[,MIN], e.g. 0.2,10";
   const auto [ratio_text, min_text] = split_pair(text);
@@ -51,11 +61,7 @@ void parse_budget(FleetFlags& fleet, std::string_view text) {
     if (!min) throw UsageError(fmt::format("--retry-budget: MIN is not a whole number ({}), got '{}'", kForm, text));
     options.min_per_second = *min;
   }
-  try {
-    (void)TokenRetryBudget(options);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("--retry-budget: {}, got '{}'", rule_of(e), text));
-  }
+  check_with_library<TokenRetryBudget>("--retry-budget", options, text);
   fleet.budget = FleetFlags::Budget::custom;
   fleet.budget_options = options;
 }
@@ -76,11 +82,7 @@ void parse_breaker(FleetFlags& fleet, std::string_view text) {
     if (*open_for <= 0ns) throw UsageError(fmt::format("--circuit-breaker: DUR must be > 0, got '{}'", text));
     options.open_for = *open_for;
   }
-  try {
-    (void)ConsecutiveFailureBreaker(options);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("--circuit-breaker: {}, got '{}'", rule_of(e), text));
-  }
+  check_with_library<ConsecutiveFailureBreaker>("--circuit-breaker", options, text);
   fleet.breaker = options;
 }
 
