@@ -92,6 +92,44 @@ TEST(Simulation, OverloadWithRetriesAndNoBudgetStaysDownAfterTheSpike) {
   EXPECT_LT(successes * 10, offered);
 }
 
+// The default budget (20 % of the requests of the last 10 s, plus 10 per second per client):
+// here 4 clients at 100 fetches/s each, so the floor adds up to 10 % on top of the 20 %, and in a
+// 5 s outage the allowance banked before it weighs more than in the minute-long default run.
+TEST(Simulation, OutageWithTheDefaultBudgetAddsAboutTheBudgetsShare) {
+  const auto r = run_configuration(small(Scenario::outage), named("retries + budget"));
+  ASSERT_TRUE(r.fault_amplification);
+  EXPECT_GT(*r.fault_amplification, 1.1);
+  EXPECT_LE(*r.fault_amplification, 1.5);
+  ASSERT_TRUE(r.recovery_ms);
+  EXPECT_LE(*r.recovery_ms, 2000.0);
+}
+
+TEST(Simulation, OutageWithABreakerFailsFastProbesOnceAndClosesAfterwards) {
+  auto config = named("retries + budget + breaker");
+  config.breaker->open_for = std::chrono::seconds{1};
+  const auto r = run_configuration(small(Scenario::outage), config);
+  ASSERT_TRUE(r.breaker);
+  const auto& b = *r.breaker;
+  EXPECT_GE(b.openings, 4u);  // every client opened
+  EXPECT_EQ(b.max_probes_per_open, 1u);
+  EXPECT_GT(b.unsent_fetches, 0u);
+  ASSERT_TRUE(b.max_unsent_fetch_ms);
+  EXPECT_LT(*b.max_unsent_fetch_ms, 1.0);
+  ASSERT_TRUE(b.last_close_after_fault_ms);
+  EXPECT_LE(*b.last_close_after_fault_ms, 1000.0);  // within one open interval
+  EXPECT_TRUE(b.all_closed_at_end);
+  ASSERT_TRUE(r.fault_amplification);
+  EXPECT_LT(*r.fault_amplification, 0.5);  // the server hardly sees the clients while open
+}
+
+TEST(Simulation, OverloadWithABreakerRecoversAfterTheSpike) {
+  auto settings = small(Scenario::overload);
+  settings.duration = 20s;
+  const auto r = run_configuration(settings, named("retries + budget + breaker"));
+  ASSERT_TRUE(r.recovery_ms) << "the breaker lets the queue drain";
+  EXPECT_LE(*r.recovery_ms, 8000.0);
+}
+
 TEST(Simulation, TailServesTwoPercentSlowly) {
   const auto r = run_configuration(small(Scenario::tail), named("no retries"));
   ASSERT_TRUE(r.p50_ms && r.p999_ms);

@@ -64,7 +64,10 @@ std::string simulate_table_notes(const simulate::SimulationSettings& s, const st
         "Breaker ({}, one per client, open for {:g} ms): {} openings, {} probes (at most {} per open interval), "
         "{} attempts refused unsent",
         r.config, b.open_for_ms, b.openings, b.probes, b.max_probes_per_open, b.rejections);
-    if (b.max_rejected_fetch_ms) out += fmt::format("; a refused fetch ended within {:.3f} ms", *b.max_rejected_fetch_ms);
+    if (b.max_unsent_fetch_ms) {
+      out += fmt::format("; {} fetches failed with nothing sent, each within {:.3f} ms", b.unsent_fetches,
+                         *b.max_unsent_fetch_ms);
+    }
     if (b.last_close_after_fault_ms) out += fmt::format("; all closed {:.0f} ms after the fault ended", *b.last_close_after_fault_ms);
     out += b.all_closed_at_end ? ".\n" : "; some still open at the end.\n";
   }

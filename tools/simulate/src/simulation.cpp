@@ -34,23 +34,32 @@ struct Recorder {
   std::uint64_t offered = 0;
   std::uint64_t succeeded = 0;
   std::uint64_t ended = 0;
-  std::optional<double> slowest_circuit_open_ms;
+  std::uint64_t unsent = 0;
+  std::optional<double> slowest_unsent_ms;
 
   [[nodiscard]] std::optional<std::size_t> slice_of(TimePoint t) const {
     const auto i = static_cast<std::size_t>((t - start) / kBucket);
     return i < series.size() ? std::optional<std::size_t>{i} : std::nullopt;
   }
 
-  void ended_at(TimePoint now, TimePoint began, bool success, std::optional<ErrorKind> kind) {
+  // `unsent`: the fetch failed without sending anything (every attempt refused by the breaker).
+  void ended_at(TimePoint now, TimePoint began, bool success, bool unsent = false) {
     ++ended;
     latencies_ns.push_back((now - began).count());
     if (success) ++succeeded;
-    if (kind == ErrorKind::circuit_open) {
-      slowest_circuit_open_ms = std::max(slowest_circuit_open_ms.value_or(0.0), ms(now - began));
+    if (unsent) {
+      ++this->unsent;
+      slowest_unsent_ms = std::max(slowest_unsent_ms.value_or(0.0), ms(now - began));
     }
     if (const auto i = slice_of(now)) ++(success ? series[*i].successes : series[*i].failures);
   }
 };
+
+bool nothing_sent(const Error& e) {
+  return e.kind == ErrorKind::circuit_open &&
+         std::all_of(e.attempts.begin(), e.attempts.end(),
+                     [](const AttemptRecord& a) { return a.error == ErrorKind::circuit_open; });
+}
 
 std::optional<double> percentile_ms(std::vector<std::int64_t>& sorted, double p) {
   if (sorted.empty()) return std::nullopt;
@@ -72,7 +81,8 @@ BreakerSummary summarize(const std::vector<std::shared_ptr<CountingBreaker>>& br
                          const Recorder& rec, const ConsecutiveFailureBreaker::Options& options) {
   BreakerSummary out;
   out.open_for_ms = ms(options.open_for);
-  out.max_rejected_fetch_ms = rec.slowest_circuit_open_ms;
+  out.unsent_fetches = rec.unsent;
+  out.max_unsent_fetch_ms = rec.slowest_unsent_ms;
   for (const auto& b : breakers) {
     const auto t = b->tally();
     out.openings += t.openings;
@@ -169,13 +179,11 @@ ConfigResult run_configuration(const SimulationSettings& settings, const Configu
     if (const auto i = rec.slice_of(began)) ++rec.series[*i].offered;
     Client& client = *clients[next_client++ % clients.size()];
     client.fetch(Request{.url = std::string(kUrl)},
-                 Callbacks{.on_success = [&rec, &clock, began](Response) { rec.ended_at(clock->now(), began, true, {}); },
+                 Callbacks{.on_success = [&rec, &clock, began](Response) { rec.ended_at(clock->now(), began, true); },
                            .on_failure = [&rec, &clock, began](Error e) {
-                             rec.ended_at(clock->now(), began, false, e.kind);
+                             rec.ended_at(clock->now(), began, false, nothing_sent(e));
                            },
-                           .on_cancel = [&rec, &clock, began](Error e) {
-                             rec.ended_at(clock->now(), began, false, e.kind);
-                           }});
+                           .on_cancel = [&rec, &clock, began](Error) { rec.ended_at(clock->now(), began, false); }});
     schedule_next();
   };
   schedule_next();

@@ -72,7 +72,8 @@ struct BreakerSummary {
   std::uint64_t probes = 0;                  // attempts admitted as the half-open probe
   std::uint64_t rejections = 0;              // attempts refused (nothing sent)
   std::uint64_t max_probes_per_open = 0;     // most probes admitted in one open interval of one client
-  std::optional<double> max_rejected_fetch_ms;  // slowest fetch that ended with circuit_open
+  std::uint64_t unsent_fetches = 0;           // fetches that failed with nothing sent at all
+  std::optional<double> max_unsent_fetch_ms;  // the slowest of those (virtual time)
   // Latest time, over the clients, the breaker closed after the fault ended (ms after its end);
   // empty when none had to close again.
   std::optional<double> last_close_after_fault_ms;
