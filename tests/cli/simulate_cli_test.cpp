@@ -82,7 +82,10 @@ TEST(SimulateCli, JsonHasExactlyTheContractsKeys) {
       EXPECT_EQ(seen, keys) << scenario;
       EXPECT_EQ(row["config"].string(), kConfigs[i]);
       EXPECT_GT(row["offered"].number(), 1000);
-      EXPECT_GE(row["attempts"].number(), row["offered"].number());
+      // Every fetch is sent at least once, except those an open breaker refused unsent.
+      if (kConfigs[i].find("breaker") == std::string::npos) {
+        EXPECT_GE(row["attempts"].number(), row["offered"].number());
+      }
       EXPECT_NEAR(row["amplification"].number(), row["attempts"].number() / row["offered"].number(), 0.001);
       EXPECT_GE(row["success_pct"].number(), 0);
       EXPECT_LE(row["success_pct"].number(), 100);
