@@ -11,21 +11,13 @@
 #include <fetchpipe/tools/fault_server.hpp>
 
 #include "child_process.hpp"
+#include "cli_support.hpp"
 #include "mini_json.hpp"
 
 namespace fetchpipe::test {
 namespace {
 
 const std::string kCli = FETCHPIPE_CLI_PATH;
-
-Json report_of(const ChildResult& r) {
-  auto json = parse_json(r.last_err_line());
-  if (!json) {
-    ADD_FAILURE() << "last stderr line is not JSON:\n" << r.err;
-    return Json{nullptr};
-  }
-  return *json;
-}
 
 class FleetFlagsCli : public ::testing::Test {
  protected:
