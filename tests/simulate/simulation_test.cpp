@@ -145,10 +145,14 @@ TEST(Simulation, RecoveryNeedsEverySliceToTheEndAtOrAboveTheThreshold) {
   s[1].failures = 100;  // 50 %
   s[3].failures = 4;    // 96 %
   EXPECT_EQ(first_stable_slice(s, 0, 0.95), 2u);
-  s[4] = Bucket{};  // nothing ended in it: not a success
-  EXPECT_EQ(first_stable_slice(s, 0, 0.95), 5u);
+  s[4] = Bucket{};  // nothing ended in it: no rate, so it does not break the stretch
+  EXPECT_EQ(first_stable_slice(s, 0, 0.95), 2u);
+  s[2] = Bucket{};  // ... nor start one
+  EXPECT_EQ(first_stable_slice(s, 0, 0.95), 3u);
+  EXPECT_EQ(first_stable_slice(s, 4, 0.95), 5u);
   s[5].failures = 100;
   EXPECT_FALSE(first_stable_slice(s, 0, 0.95));
+  EXPECT_FALSE(first_stable_slice(std::vector<Bucket>(3), 0, 0.95)) << "nothing ended at all";
 }
 
 TEST(Simulation, RejectsSettingsOutOfRange) {

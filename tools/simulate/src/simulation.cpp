@@ -125,8 +125,8 @@ std::optional<std::size_t> first_stable_slice(const std::vector<Bucket>& series,
   std::optional<std::size_t> stable;
   for (std::size_t i = series.size(); i-- > from;) {
     const auto ended = series[i].successes + series[i].failures;
-    const bool good = ended > 0 && static_cast<double>(series[i].successes) >= threshold * static_cast<double>(ended);
-    if (!good) break;
+    if (ended == 0) continue;  // no rate to judge: neither breaks nor starts a stable stretch
+    if (static_cast<double>(series[i].successes) < threshold * static_cast<double>(ended)) break;
     stable = i;
   }
   return stable;

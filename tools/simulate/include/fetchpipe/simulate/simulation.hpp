@@ -102,9 +102,9 @@ struct ConfigResult {
 // and whatever the Client's own validation throws for the configuration.
 [[nodiscard]] ConfigResult run_configuration(const SimulationSettings& settings, const Configuration& config);
 
-// The first slice index from which every slice up to the end has successes / (successes +
-// failures) >= `threshold` (a slice where nothing ended does not count as a success), searching
-// from `from`; empty when there is none.
+// The first slice index, at or after `from`, from which every slice up to the end has successes /
+// (successes + failures) >= `threshold`. A slice where no fetch ended has no rate: it neither
+// breaks such a stretch nor starts one. Empty when there is none.
 [[nodiscard]] std::optional<std::size_t> first_stable_slice(const std::vector<Bucket>& series, std::size_t from,
                                                             double threshold);
 
