@@ -19,6 +19,7 @@
 #include <fetchpipe/tools/fault_server.hpp>
 
 #include "child_process.hpp"
+#include "cli_support.hpp"
 #include "mini_json.hpp"
 
 namespace fetchpipe::test {
@@ -34,36 +35,6 @@ std::vector<std::string> cli(std::initializer_list<std::string> args) {
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
-
-// The --json object: the last line of stderr.
-Json report_of(const ChildResult& r) {
-  auto json = parse_json(r.last_err_line());
-  if (!json) {
-    ADD_FAILURE() << "last stderr line is not JSON:\n" << r.err;
-    return Json{nullptr};
-  }
-  return *json;
-}
-
-
-// A fresh, empty directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "fetchpipe-cli-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-  [[nodiscard]] std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
 
 bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

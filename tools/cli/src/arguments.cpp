@@ -279,6 +279,9 @@ bool apply_get_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item& i
     cmd.verbose = true;
   } else if (is(item, "-h", "--help")) {
     cmd.help = true;
+  } else if (const auto takes_value = fleet_flag_takes_value(item.name)) {
+    if (!*takes_value) ArgReader::no_value(item);
+    apply_fleet_flag(cmd.fleet, item.name, *takes_value ? std::optional{reader.value(item)} : std::nullopt);
   } else {
     return false;
   }

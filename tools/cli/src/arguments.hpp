@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fleet_flags.hpp"
+
 namespace fetchpipe::cli {
 
 using Args = std::span<const std::string_view>;
@@ -34,6 +36,7 @@ struct GetCommand {
   int max_redirects = 10;
   std::optional<std::uint64_t> max_body_bytes{};
   std::string cacert{};  // "" = the system store
+  FleetFlags fleet{};    // --retry-budget, --no-retry-budget, --circuit-breaker
   bool json = false;
   bool verbose = false;
   bool help = false;

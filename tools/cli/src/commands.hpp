@@ -9,5 +9,6 @@ int run_get(Args args);
 int run_serve(Args args);
 int run_bench(Args args);
 int run_demo(Args args);
+int run_simulate(Args args);
 
 }  // namespace fetchpipe::cli

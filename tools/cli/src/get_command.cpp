@@ -84,6 +84,7 @@ class GetRun {
     options.max_redirects = cmd_.max_redirects;
     options.max_body_bytes = cmd_.max_body_bytes;
     options.tls.ca_file = cmd_.cacert;
+    apply_fleet_options(cmd_.fleet, options);
     Client client(std::move(options));
 
     // Declared after the client's state it touches, so it stops first.

@@ -9,6 +9,8 @@ Usage:
   fetchpipe serve [--host H] [--port N]   run the fault-injecting test server until SIGINT/SIGTERM
   fetchpipe bench [options]               throughput benchmark, against the embedded server by default
   fetchpipe demo                          a short guided tour against the embedded server
+  fetchpipe simulate [options]            retries, budget and breaker against a simulated server,
+                                          in virtual time: outage, overload, tail latency
   fetchpipe --help | --version
   fetchpipe COMMAND --help                the options of one command
 
@@ -23,6 +25,7 @@ Examples:
   fetchpipe get http://127.0.0.1:8080/flaky?fail=2 -v --json
   fetchpipe serve --port 8080
   fetchpipe bench --transport curl --concurrency 1,16 --duration 2s
+  fetchpipe simulate --scenario overload --svg overload.svg
 )";
 
 const std::string_view kGetHelp = R"(Usage: fetchpipe get URL [options]
@@ -55,6 +58,13 @@ Retries:
   --retry-non-idempotent       also retry POST/PATCH after the request may have been received
   --retry-after-max DUR        cap on an honoured Retry-After (default 60s)
   --no-retry-after             ignore Retry-After
+  --retry-budget RATIO[,MIN]   retries per origin may add at most RATIO of the requests of the last
+                               10 s, plus MIN per second (default 0.2,10); a refused retry ends the
+                               fetch with its last outcome (reason "budget_exhausted")
+  --no-retry-budget            no retry budget
+  --circuit-breaker N[,DUR]    after N consecutive failures of an origin, fail fetches to it at once
+                               for DUR (default 5s; error "circuit_open", exit 4), then let one
+                               probe through (default off)
 Limits:
   --timeout DUR                overall deadline over every attempt and wait (default none)
   --attempt-timeout DUR        one attempt, the whole body included (default 30s)
@@ -74,7 +84,7 @@ starts the file over; on stdout, bytes already written cannot be taken back, so 
 retried (reason "committed").
 
 Exit codes: 0 success (2xx), 2 invalid input, 3 HTTP status not 2xx or too many redirects,
-4 DNS/connect/reset/TLS failure (also internal errors, e.g. stdout closed), 5 timeout,
+4 DNS/connect/reset/TLS failure or circuit open (also internal errors, e.g. stdout closed), 5 timeout,
 6 body too large, 130 cancelled by SIGINT/SIGTERM.
 )";
 
@@ -126,6 +136,42 @@ const std::string_view kDemoHelp = R"(Usage: fetchpipe demo
 A guided tour (under 30 s) against an embedded fault server: a flaky fetch healed by retries,
 Retry-After honoured, a hung server cut by the attempt timeout, a cancel, the same flaky fetch on
 the httplib transport, and a short throughput table per transport.
+)";
+
+const std::string_view kSimulateHelp = R"(Usage: fetchpipe simulate [options]
+
+Runs the real client -- its retry policy, backoff, retry budget and circuit breaker -- against a
+simulated server in virtual time: no network, the same output for the same --seed, a few seconds
+of real time. Prints one row per configuration: no retries; retries; retries + budget;
+retries + budget + breaker (retries + breaker with --no-retry-budget).
+
+Scenarios:
+  outage     the server answers 503 to every request from 25% to 75% of the run
+  overload   fixed capacity (workers of about 20 ms) and a queue of 4 s of work; offered load 90%
+             of capacity with a spike to 200% from 30% to 40% of the run; requests that wait past
+             the client's attempt timeout time out, and the server still does their work
+  tail       98% of responses take about 10 ms, 2% about 1 s
+
+Options:
+  --scenario outage|overload|tail   (default outage)
+  --clients N                  client objects, as many machines, each with its own budget and
+                               breaker (default 10; 1..1000)
+  --rate N/s | N/m             offered fetches over all clients, open loop (default 1000/s)
+  --duration DUR               virtual time (default 60s; 1s..10m)
+  --seed N                     seed of every random draw (default 1)
+  --csv FILE                   the time series: per configuration and 100 ms, offered, attempts,
+                               successes, failures, in flight
+  --svg FILE                   a chart of it that a browser opens
+  --json                       print {"scenario", "seed", "rows": [...]} instead of the table
+And the retry, budget and breaker options of `get`: --max-attempts, --backoff-initial,
+--backoff-max, --backoff-multiplier, --jitter, --retry-on, --retry-after-max, --no-retry-after,
+--timeout, --attempt-timeout (here 1s by default), --retry-budget, --no-retry-budget,
+--circuit-breaker (the breaker row uses 5,5s unless given).
+
+Columns: offered fetches; attempts the server saw; amplification (attempts / offered); success %;
+p50 / p99 / p99.9 fetch latency; recovery: from the end of the fault until the success rate per
+100 ms stays >= 95% ("-": never, or no fault).
+Exit codes: 0 after the run, 2 invalid input.
 )";
 
 }  // namespace fetchpipe::cli

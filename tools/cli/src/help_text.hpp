@@ -10,5 +10,6 @@ extern const std::string_view kGetHelp;
 extern const std::string_view kServeHelp;  // followed by the endpoint list
 extern const std::string_view kBenchHelp;
 extern const std::string_view kDemoHelp;
+extern const std::string_view kSimulateHelp;
 
 }  // namespace fetchpipe::cli
