@@ -1,4 +1,4 @@
-// Private to policies/: two event counters over a rolling window, in kSlots time slots.
+// Private to the framework: two event counters over a rolling window, in kSlots time slots.
 //
 // Time is cut into slots of width w = max(1ns, window / kSlots), slot k covering
 // [k*w, (k+1)*w) of the clock's epoch. An event counts while its slot is one of the kSlots most
@@ -53,6 +53,13 @@ class RollingCounts {
       }
     }
     return {a, b};
+  }
+
+  // Both counters of slot `slot` alone (zero when the ring no longer, or not yet, holds it).
+  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> at(std::int64_t slot) const noexcept {
+    const Slot& s = ring_[index_of(slot)];
+    if (s.slot != slot) return {0, 0};
+    return {s.counts[0], s.counts[1]};
   }
 
   void clear() noexcept { ring_ = {}; }

@@ -16,7 +16,7 @@ namespace {
 using std::chrono::nanoseconds;
 
 constexpr int kRequests = 0;      // RollingCounts counter 0
-constexpr int kRatioRetries = 1;  // counter 1: retries paid by the ratio, not the floor
+constexpr int kRetries = 1;   // counter 1: retries allowed, by the floor or the ratio
 
 struct OriginBudget {
   detail::RollingCounts counts;
@@ -71,16 +71,25 @@ bool TokenRetryBudget::try_spend(std::string_view origin, TimePoint now) {
       b.floor_second = second;
       b.floor_used = 0;
     }
+    // Every retry counts in the window, the floor's too: so under real traffic the floor is part
+    // of the ratio's allowance, not extra load on top of it, and only light traffic (where the
+    // ratio allows less than the floor) gets more than the ratio.
     if (b.floor_used < options_.min_per_second) {
       ++b.floor_used;
+      b.counts.add(slot, kRetries);
       return true;
     }
-    const auto [requests, ratio_retries] = b.counts.sum(slot);
+    const auto [requests, retries] = b.counts.sum(slot);
     // (spent + 1) <= ratio * requests, in thousandths: at most 2^32 * 10 slots * 10^6 < 2^63.
-    if (static_cast<std::int64_t>(ratio_retries + 1) * 1000 > ratio_milli_ * static_cast<std::int64_t>(requests)) {
-      return false;
-    }
-    b.counts.add(slot, kRatioRetries);
+    const std::int64_t allowance_milli = ratio_milli_ * static_cast<std::int64_t>(requests);
+    if (static_cast<std::int64_t>(retries + 1) * 1000 > allowance_milli) return false;
+    // Paced: one slot may spend a tenth of the window's allowance, so what the window earned is
+    // spread over it instead of spent in a burst the moment an outage starts (and again each time
+    // the burst leaves the window).
+    constexpr std::int64_t kSlotShare = 1000 * detail::RollingCounts::kSlots;
+    const std::int64_t slot_cap = (allowance_milli + kSlotShare - 1) / kSlotShare;  // rounded up
+    if (static_cast<std::int64_t>(b.counts.at(slot).second) >= slot_cap) return false;
+    b.counts.add(slot, kRetries);
     return true;
   });
 }

@@ -57,57 +57,86 @@ TEST(TokenRetryBudget, ZeroFloorAndZeroRatioRefuseEverything) {
   EXPECT_FALSE(budget.try_spend(kA, at(0s)));
 }
 
-TEST(TokenRetryBudget, RatioAddsExactlyTwentyPerHundredRequests) {
-  TokenRetryBudget budget;
-  for (int i = 0; i < 100; ++i) budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 10 + 20);
-  // The ratio retries stay spent for the window; the floor comes back each second.
-  EXPECT_EQ(spend_all(budget, kA, at(1s)), 10);
+// Spends all it can at the start of each of the window's ten 1 s slots from `start`.
+int spend_over_window(RetryBudget& budget, std::string_view origin, std::chrono::nanoseconds start) {
+  int n = 0;
+  for (int k = 0; k < 10; ++k) n += spend_all(budget, origin, at(start + std::chrono::seconds{k}));
+  return n;
 }
 
+TEST(TokenRetryBudget, RatioAllowsExactlyTwentyPerHundredRequestsPacedOverTheWindow) {
+  TokenRetryBudget budget({.min_per_second = 0});
+  for (int i = 0; i < 100; ++i) budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 2) << "a slot spends a tenth of the window's allowance";
+  EXPECT_EQ(spend_over_window(budget, kA, 1s), 18) << "the other 18 over the rest of the window";
+  EXPECT_EQ(spend_all(budget, kA, at(10s)), 0) << "the requests left the window";
+}
+
+TEST(TokenRetryBudget, TheFloorCountsAgainstTheRatio) {
+  TokenRetryBudget budget;
+  for (int i = 0; i < 1000; ++i) budget.record_request(kA, at(0s));
+  // 200 for the window, 20 a slot: the floor's 10 are part of each slot's 20, not extra.
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 20);
+  EXPECT_EQ(spend_over_window(budget, kA, 0s), 180);
+}
+TEST(TokenRetryBudget, UnderBusyTrafficTheFloorAddsNothing) {
+  // 1,000 requests a second, every one failing: once the window is full, retries stay at 20 % of
+  // them, the floor being part of that allowance (an outage costs a busy origin 1.2 times its
+  // load, not 1.2 plus the floor of every client), and no second gets more than its share.
+  TokenRetryBudget budget;
+  std::vector<int> per_second(30, 0);
+  for (int second = 0; second < 30; ++second) {
+    for (int i = 0; i < 1000; ++i) {
+      const auto t = at(std::chrono::seconds{second} + std::chrono::microseconds{i * 1000});
+      budget.record_request(kA, t);
+      if (budget.try_spend(kA, t)) ++per_second[static_cast<std::size_t>(second)];
+    }
+  }
+  for (int second = 10; second < 30; ++second) {
+    EXPECT_LE(per_second[static_cast<std::size_t>(second)], 200) << second;
+    EXPECT_GE(per_second[static_cast<std::size_t>(second)], 190) << second;
+  }
+}
 TEST(TokenRetryBudget, RatioRoundsDown) {
   TokenRetryBudget budget({.ratio = 0.2, .min_per_second = 0});
   for (int i = 0; i < 9; ++i) budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 1);  // 9 * 0.2 = 1.8
+  EXPECT_EQ(spend_over_window(budget, kA, 0s), 1);  // 9 * 0.2 = 1.8
   budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 1);  // 10 * 0.2 = 2, one already spent
+  EXPECT_EQ(spend_all(budget, kA, at(9s)), 1);  // 10 * 0.2 = 2, one already spent
+  EXPECT_EQ(spend_all(budget, kA, at(9s)), 0);
 }
-
 TEST(TokenRetryBudget, LargeRatioIsExact) {
   TokenRetryBudget budget({.ratio = 3.5, .min_per_second = 0});
   for (int i = 0; i < 10; ++i) budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 35);
+  EXPECT_EQ(spend_over_window(budget, kA, 0s), 35) << "4 a slot (3.5 rounded up) until the window's 35";
 }
-
 TEST(TokenRetryBudget, RequestsOlderThanTheWindowNoLongerCount) {
   TokenRetryBudget budget({.ratio = 1.0, .window = 10s, .min_per_second = 0});
   for (int i = 0; i < 10; ++i) budget.record_request(kA, at(0s));
   // Slots are window/10 = 1 s wide: the requests of slot [0, 1 s) count until 10 s.
-  EXPECT_EQ(spend_all(budget, kA, at(9999ms)), 10);
+  EXPECT_EQ(spend_all(budget, kA, at(9999ms)), 1);
   TokenRetryBudget fresh({.ratio = 1.0, .window = 10s, .min_per_second = 0});
   for (int i = 0; i < 10; ++i) fresh.record_request(kA, at(0s));
   EXPECT_EQ(spend_all(fresh, kA, at(10s)), 0) << "a request 10 s old is outside a 10 s window";
 }
-
-TEST(TokenRetryBudget, RetriesPaidByTheRatioExpireWithTheWindow) {
+TEST(TokenRetryBudget, RetriesExpireWithTheWindow) {
   TokenRetryBudget budget({.ratio = 1.0, .window = 10s, .min_per_second = 0});
-  for (int i = 0; i < 5; ++i) budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 5);
-  for (int i = 0; i < 5; ++i) budget.record_request(kA, at(5s));
-  EXPECT_EQ(spend_all(budget, kA, at(5s)), 5) << "10 requests in the window, 5 retries spent";
-  // At 10 s the first 5 requests and the first 5 retries have left the window together: 6
-  // requests and 5 retries remain, so one more. (Were the old retries still counted: none.)
+  for (int i = 0; i < 10; ++i) budget.record_request(kA, at(0s));
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 1);
+  EXPECT_EQ(spend_all(budget, kA, at(9s)), 1);
+  // At 10 s the requests and the retry of slot 0 have left the window together: 2 new requests
+  // and the retry of 9 s remain, so one more. (Were the old retry still counted: none.)
+  budget.record_request(kA, at(10s));
   budget.record_request(kA, at(10s));
   EXPECT_EQ(spend_all(budget, kA, at(10s)), 1);
 }
-
 TEST(TokenRetryBudget, OriginsAreIsolated) {
-  TokenRetryBudget budget;
-  for (int i = 0; i < 100; ++i) budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kB, at(0s)), 10) << "B has only its floor";
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 30) << "B's retries took nothing from A";
+  TokenRetryBudget budget({.min_per_second = 0});
+  for (int i = 0; i < 1000; ++i) budget.record_request(kA, at(0s));
+  for (int i = 0; i < 100; ++i) budget.record_request(kB, at(0s));
+  EXPECT_EQ(spend_all(budget, kB, at(0s)), 2) << "B's own 100 requests: 2 a slot";
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 20) << "B's retries took nothing from A";
 }
-
 TEST(TokenRetryBudget, TimePointsBeforeTheClocksEpochWork) {
   // Seconds and slots are floor(t / width): [-1 s, 0) and [0, 1 s) are two seconds, which
   // truncation toward zero would merge into one.
@@ -124,8 +153,9 @@ TEST(TokenRetryBudget, TimePointsBeforeTheClocksEpochWork) {
 }
 
 TEST(TokenRetryBudget, SharedBetweenThreadsCountsExactly) {
-  // Two threads hammer one budget for one origin: the total allowed is exactly the floor plus the
-  // ratio of the requests recorded before, whatever the interleaving.
+  // Two threads hammer one budget for one origin at one instant: the total allowed is exactly the
+  // slot's share of the ratio of the requests recorded before (the floor within it), whatever
+  // the interleaving.
   TokenRetryBudget budget({.ratio = 0.5, .min_per_second = 10});
   constexpr int kRequests = 4000;
   for (int i = 0; i < kRequests; ++i) budget.record_request(kA, at(0s));
@@ -141,8 +171,8 @@ TEST(TokenRetryBudget, SharedBetweenThreadsCountsExactly) {
   std::thread t1(hammer), t2(hammer);
   t1.join();
   t2.join();
-  EXPECT_EQ(allowed.load(), 10 + kRequests / 2);
-  EXPECT_EQ(spend_all(budget, kB, at(0s)), 10 + 10000 / 2);
+  EXPECT_EQ(allowed.load(), kRequests / 2 / 10);
+  EXPECT_EQ(spend_all(budget, kB, at(0s)), 10000 / 2 / 10);
 }
 
 TEST(TokenRetryBudget, TrackedOriginsAreBounded) {
@@ -168,7 +198,7 @@ TEST(TokenRetryBudget, KeepsAnOriginInUseWhileOthersComeAndGo) {
     budget.record_request("http://other" + std::to_string(i) + ":80", at(0s));
     budget.record_request(kA, at(0s));  // A stays the most recently used of its shard
   }
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 2000) << "A's counts survived 2000 other origins";
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 200) << "A's counts survived 2000 other origins (a slot's share)";
 }
 
 TEST(TokenRetryBudget, ValidatesOptions) {

@@ -83,18 +83,20 @@ TEST(Simulation, OverloadWithRetriesAndNoBudgetStaysDownAfterTheSpike) {
   settings.duration = 20s;
   const auto r = run_configuration(settings, named("retries"));
   EXPECT_FALSE(r.recovery_ms) << "retries keep the queue full of work nobody waits for";
-  // The last second of the run: the server is busy, the clients get (almost) nothing.
+  // The last second of the run: the server is busy with retries and work nobody waits for; the
+  // clients get well under half of what they ask.
   std::uint64_t offered = 0, successes = 0;
   for (std::size_t i = r.series.size() - 10; i < r.series.size(); ++i) {
     offered += r.series[i].offered;
     successes += r.series[i].successes;
   }
-  EXPECT_LT(successes * 10, offered);
+  EXPECT_LT(successes * 2, offered);
 }
 
-// The default budget (20 % of the requests of the last 10 s, plus 10 per second per client):
-// here 4 clients at 100 fetches/s each, so the floor adds up to 10 % on top of the 20 %, and in a
-// 5 s outage the allowance banked before it weighs more than in the minute-long default run.
+// The default budget (20 % of the requests of the last 10 s, the floor of 10 per second within
+// it), here 4 clients at 100 fetches/s each in a 5 s outage, where the window's first seconds
+// (fewer requests recorded, the floor then larger than a slot's share) weigh more than in the
+// minute-long default run.
 TEST(Simulation, OutageWithTheDefaultBudgetAddsAboutTheBudgetsShare) {
   const auto r = run_configuration(small(Scenario::outage), named("retries + budget"));
   ASSERT_TRUE(r.fault_amplification);

@@ -1,10 +1,11 @@
 // fetchpipe/token_retry_budget.hpp — the default retry budget: per origin, retries may
-// add `ratio` of the requests of the last `window`, plus `min_per_second` per second
-// (Finagle's RetryBudget; the same numbers as Linkerd's and tower's).
+// add at most `ratio` of the requests of the last `window`, plus `min_per_second` per second
+// (Finagle's RetryBudget numbers, as Linkerd and tower use them), where the floor is drawn first
+// and counts against the ratio: under real traffic the floor is part of the ratio's allowance.
 //
 // Parameters (defaults):
 //   ratio           0.2    extra retries per recorded request, in [0, 1000]; kept to 1/1000
-//   window          10 s   how long a request (and a retry paid by the ratio) counts; > 0
+//   window          10 s   how long a request (and a retry) counts; > 0
 //   min_per_second  10     retries allowed per second whatever the traffic; >= 0
 //   max_origins     4096   origins tracked at once; >= 1
 // The algorithm, per origin:
@@ -14,12 +15,16 @@
 //     younger than 9/10 of it always does.
 //   - try_spend(t) first draws on the floor: up to `min_per_second` retries in each second
 //     [k s, (k+1) s) of the clock's epoch. Past the floor it draws on the ratio: allowed when
-//     (ratio retries in the window + 1) <= ratio * (requests in the window); the ratio retry is
-//     then counted in t's slot and expires with the window like a request.
-//   - Refusing spends nothing. So with no traffic exactly min_per_second retries per second pass;
-//     after N requests within the window, N * ratio more (rounded down) pass on top of the floor.
-// Invariant: over any window, retries allowed <= ratio * requests recorded in it (to within one
-// slot) + min_per_second per second. Requests are the caller's to record: first attempts only.
+//     (retries in the window + 1) <= ratio * (requests in the window). Every allowed retry, the
+//     floor's included, is counted in t's slot and expires with the window like a request.
+//   - Refusing spends nothing. So with no traffic exactly min_per_second retries per second pass
+//     (a lone fetch and light traffic are never refused); after N requests within the window,
+//     retries in it reach N * ratio (rounded down), of which the floor's are a part.
+// Invariant: over any window, retries allowed <= max(ratio * requests recorded in it (to within
+// one slot), min_per_second per second of it) <= the ratio's share plus the floor. So an outage
+// seen by a busy fleet costs its origin about 1 + ratio times the normal load, not 1 + ratio
+// plus the floor of every client.
+// Requests are the caller's to record: first attempts only.
 // Time points come from the caller and need not be strictly ordered between threads: a count for
 // a slot the ring has already left behind is dropped, a second earlier than the floor's current
 // one is charged to the current one.
