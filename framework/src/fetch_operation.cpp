@@ -506,6 +506,7 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
   const std::optional<int> status = have_head_ ? std::optional<int>{head_.status} : std::nullopt;
 
   body_cut_ = result.error.has_value();  // judged by its head alone, a rejected body may be cut short
+  timings_ = result.timings;
   if (abort_reason_) {
     attempt_failed(lock, *abort_reason_, std::move(abort_message_), status);
   } else if (result.error && !head_outweighs(*result.error)) {
@@ -859,6 +860,8 @@ void FetchOperation::decide_success() {
   response.body = std::move(body_);
   response.final_url = hop_request_ ? hop_request_->url : request_.url;
   response.body_bytes = exchange_bytes_;
+  response.http_version = std::move(head_.http_version);
+  response.timings = timings_;
   end_breaker_attempt_locked(AttemptOutcome::success);
   enqueue_fetch_ended(FetchOutcome::success, GiveUpReason::none, std::nullopt, response.status);
   response.attempts = std::move(records_);  // decided: the operation needs its records no more

@@ -202,7 +202,8 @@ class FetchOperation final : public ExchangeObserver,
   std::string abort_message_;              // and what to tell the user
   std::optional<std::uint64_t> expected_length_;  // an accepted response's Content-Length
   bool drain_stopped_ = false;
-  bool body_cut_ = false;                  // the exchange ended with an error after its head             // a rejected body passed the drain bound: we stopped it
+  bool body_cut_ = false;
+  PhaseTimings timings_;                   // the last completed exchange's                  // the exchange ended with an error after its head             // a rejected body passed the drain bound: we stopped it
   bool committed_ = false;                 // bytes reached on_chunk since the last rewind
   std::uint64_t bytes_delivered_ = 0;
 

@@ -51,6 +51,7 @@
 #include "fetchpipe/error.hpp"
 #include "fetchpipe/headers.hpp"
 #include "fetchpipe/request.hpp"
+#include "fetchpipe/response.hpp"
 #include "fetchpipe/scheduler.hpp"
 
 namespace fetchpipe {
@@ -83,6 +84,7 @@ struct ExchangeSpec {
 struct ResponseHead {
   int status = 0;
   Headers headers{};
+  std::string http_version{};  // from the status line: "1.0", "1.1", "2"; "" when unknown
 };
 
 // How an exchange ended. `error` empty means the response was received completely.
@@ -91,6 +93,7 @@ struct ExchangeResult {
                                    // connection_reset, attempt_timeout (the spec deadline fired),
                                    // stall_timeout, body_too_large, cancelled, internal_error
   std::string message{};           // the underlying library's words, kept for the user
+  PhaseTimings timings{};          // what the transport knows of the exchange's phases
 };
 
 class ExchangeObserver {

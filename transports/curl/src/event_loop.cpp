@@ -17,6 +17,21 @@
 namespace fetchpipe::detail {
 namespace {
 
+// libcurl's phase times, in microseconds from the transfer's start; a zero means the phase did
+// not happen on this transfer (a reused connection, no TLS), so it is left out.
+PhaseTimings phase_timings(CURL* curl) {
+  const auto get = [curl](CURLINFO info) -> std::optional<std::chrono::nanoseconds> {
+    curl_off_t us = 0;
+    if (curl_easy_getinfo(curl, info, &us) != CURLE_OK || us <= 0) return std::nullopt;
+    return std::chrono::microseconds{us};
+  };
+  return PhaseTimings{.name_resolved = get(CURLINFO_NAMELOOKUP_TIME_T),
+                      .connected = get(CURLINFO_CONNECT_TIME_T),
+                      .tls_done = get(CURLINFO_APPCONNECT_TIME_T),
+                      .first_byte = get(CURLINFO_STARTTRANSFER_TIME_T),
+                      .total = get(CURLINFO_TOTAL_TIME_T)};
+}
+
 constexpr std::uint64_t kWakeupTag = ~std::uint64_t{0};
 constexpr int kMaxEvents = 512;
 
@@ -483,7 +498,9 @@ void EventLoop::finish(Transfer& t, std::optional<ErrorKind> error, std::string 
       shards_with_room_.push_back(&shard);
     }
   }
+  PhaseTimings timings;
   if (t.easy != nullptr) {
+    timings = phase_timings(t.easy->curl);
     long connects = 0;
     if (curl_easy_getinfo(t.easy->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
       connections_opened_.fetch_add(static_cast<std::uint64_t>(connects), std::memory_order_relaxed);
@@ -508,7 +525,7 @@ void EventLoop::finish(Transfer& t, std::optional<ErrorKind> error, std::string 
   // Counted first, so a caller woken by on_complete already sees it in stats().
   completed_.fetch_add(1, std::memory_order_relaxed);
   try {
-    t.observer->on_complete(ExchangeResult{error, std::move(message)});
+    t.observer->on_complete(ExchangeResult{error, std::move(message), timings});
   } catch (...) {  // nowhere to report it: the exchange is over; never unwind into the loop
   }
   t.observer.reset();

@@ -88,6 +88,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     t.head.status = 0;
     t.head_complete = false;
     const auto space = line.find(' ');
+    t.head.http_version = std::string(line.substr(5, std::min(space, line.size()) - 5));
     if (space != std::string_view::npos && space + 4 <= line.size()) {
       int status = 0;
       const auto* first = line.data() + space + 1;

@@ -83,6 +83,16 @@ std::shared_ptr<HttplibExchange> Worker::next_exchange() {
 }
 
 ExchangeResult Worker::execute(HttplibExchange& ex) {
+  const TimePoint started_at = Clock::now();
+  first_byte_at_.reset();
+  ExchangeResult result = run(ex);
+  // What cpp-httplib lets a caller see of the phases: when the head came, and the end.
+  if (first_byte_at_) result.timings.first_byte = *first_byte_at_ - started_at;
+  result.timings.total = Clock::now() - started_at;
+  return result;
+}
+
+ExchangeResult Worker::run(HttplibExchange& ex) {
   auto url = Url::parse(ex.request->url);
   if (!url) {
     std::lock_guard lock(core_->mutex);
@@ -214,6 +224,10 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
     }
     const auto declared = declared_body_length(*ex.request, response);
     head_delivered_ = true;
+    // The head was parsed once its last byte arrived; for the first byte's time that is the best
+    // cpp-httplib lets us see.
+    first_byte_at_ = Clock::now();
+    if (response.version.starts_with("HTTP/")) faithful.head->http_version = response.version.substr(5);
     {
       const PausedReadTap user_code;
       ex.observer->on_head(std::move(*faithful.head));

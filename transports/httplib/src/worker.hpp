@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "client_cache.hpp"
 #include "exchange_state.hpp"
@@ -31,7 +32,8 @@ class Worker final : private ReadTap {
   // Blocks for the next exchange to run, completing on the way those that ended while queued.
   // Null when it is time to exit.
   std::shared_ptr<HttplibExchange> next_exchange();
-  ExchangeResult execute(HttplibExchange& ex);
+  ExchangeResult execute(HttplibExchange& ex);  // run(), timed
+  ExchangeResult run(HttplibExchange& ex);
   // Records the end of the send under the lock: clears the socket, freezes the stop reason.
   void finish_locked(HttplibExchange& ex);
 
@@ -53,6 +55,7 @@ class Worker final : private ReadTap {
   HttplibExchange* current_ = nullptr;
   bool socket_created_ = false;
   bool head_delivered_ = false;
+  std::optional<TimePoint> first_byte_at_;  // when this exchange's head was delivered
   std::uint64_t received_ = 0;
   RawHeadCapture raw_head_{kMaxResponseHeadBytes};
 };
