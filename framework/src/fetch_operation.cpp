@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "resume.hpp"
 #include "response_framing.hpp"
 #include "time_math.hpp"
 
@@ -240,9 +241,18 @@ void FetchOperation::start_attempt() {
       first = attempt_ == 0;
       launch = true;
       prepare_attempt_locked();
-      if (committed_) {
+      asked_from_.reset();
+      base_ = 0;
+      if (can_resume_locked()) {
+        // Continue from the bytes the sink holds instead of starting over.
+        asked_from_ = sink_bytes_;
+        hop_request_ = resume_request(request_, sink_bytes_, *resume_validator_);
+        if (!streams_ && resumed_body_.empty()) resumed_body_ = std::move(body_);
+        current_record().resumed_from = asked_from_;
+      } else if (committed_) {
         // Only reachable with on_rewind set: the sink starts over before any byte of this attempt.
         committed_ = false;
+        sink_bytes_ = 0;
         enqueue([this] { callbacks_.on_rewind(); });
       }
       if (auto& events = core_.options.events) {
@@ -345,7 +355,12 @@ void FetchOperation::launch_exchange() {
     have_head_ = false;
     mode_ = BodyMode::buffer;
     body_.clear();
+    if (!streams_ && !asked_from_) {
+      sink_bytes_ = 0;
+      resumed_body_.clear();
+    }
     exchange_bytes_ = 0;
+    resource_changed_ = false;
     body_cut_ = false;
     abort_reason_.reset();
     abort_message_.clear();
@@ -409,14 +424,16 @@ void FetchOperation::on_head(ResponseHead head) {
       mode_ = BodyMode::discard;
     } else if (accepted) {
       mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
+      judge_resumed_head_locked();
       const auto& limit = max_body_bytes_;
       expected_length_ = framing.length;
-      if (!framing.problem && limit && framing.length && *framing.length > *limit) {
+      if (!framing.problem && limit && framing.length && base_ + *framing.length > *limit) {
         abort_reason_ = ErrorKind::body_too_large;  // refused before any byte of it is read
         abort_message_ = fmt::format("the body ({} bytes announced) exceeds the limit of {} bytes", *framing.length, *limit);
       }
     } else {
       mode_ = BodyMode::keep_excerpt;
+      if (asked_from_ && status == 416) resume_validator_.reset();  // the range is not there: start over
     }
     // A broken head of a response we accept, or an interim status handed over as final, is
     // counted as a reset: the connection carried something that is not this response.
@@ -441,7 +458,7 @@ bool FetchOperation::on_body(std::string_view chunk) {
     if (mode_ == BodyMode::buffer || mode_ == BodyMode::stream) {
       // The limit is on the body the user accepts; a rejected body never fails the attempt.
       const auto& limit = max_body_bytes_;
-      if (limit && exchange_bytes_ > *limit) {
+      if (limit && base_ + exchange_bytes_ > *limit) {
         abort_reason_ = ErrorKind::body_too_large;
         abort_message_ = fmt::format("the body exceeds the limit of {} bytes", *limit);
         return false;
@@ -455,10 +472,12 @@ bool FetchOperation::on_body(std::string_view chunk) {
     switch (mode_) {
       case BodyMode::buffer:
         body_.append(chunk);
+        sink_bytes_ += chunk.size();
         break;
       case BodyMode::stream:
         committed_ = true;
         bytes_delivered_ += chunk.size();
+        sink_bytes_ += chunk.size();
         enqueue([this, data = std::string(chunk)] { callbacks_.on_chunk(data); });
         delivered = true;
         break;
@@ -471,6 +490,50 @@ bool FetchOperation::on_body(std::string_view chunk) {
   }
   if (delivered) flush(Defer::no);
   return true;
+}
+
+bool FetchOperation::can_resume_locked() const {
+  return core_.options.resume && resume_validator_ && sink_bytes_ > 0 && request_.method == "GET";
+}
+
+// An accepted head: whether it continues what this attempt asked for, and what it offers the next.
+void FetchOperation::judge_resumed_head_locked() {
+  if (!asked_from_) {
+    resume_validator_ = core_.options.resume ? resume_validator(head_.headers) : std::nullopt;
+    return;
+  }
+  if (head_.status == 206) {
+    const auto start = content_range_start(head_.headers);
+    if (start != asked_from_) {
+      abort_reason_ = ErrorKind::connection_reset;
+      abort_message_ = fmt::format("invalid response: a 206 to a Range request from byte {} has Content-Range '{}'",
+                                   *asked_from_, head_.headers.get("Content-Range").value_or(""));
+      resume_validator_.reset();  // the next attempt starts over
+      return;
+    }
+    base_ = *asked_from_;
+    if (!streams_) body_ = std::move(resumed_body_);
+    resumed_body_.clear();
+    return;
+  }
+  // A 200: the resource changed since the validator, and this is all of the new one.
+  resume_validator_ = core_.options.resume ? resume_validator(head_.headers) : std::nullopt;
+  resumed_body_.clear();
+  if (!streams_) {
+    sink_bytes_ = 0;
+  } else if (sink_bytes_ > 0) {
+    if (rewinds_) {
+      committed_ = false;
+      sink_bytes_ = 0;
+      enqueue([this] { callbacks_.on_rewind(); });
+    } else {
+      resource_changed_ = true;
+      abort_reason_ = ErrorKind::connection_reset;
+      abort_message_ = fmt::format("the resource changed (a 200 answered the Range request) after {} bytes "
+                                   "reached a sink that cannot rewind",
+                                   sink_bytes_);
+    }
+  }
 }
 
 void FetchOperation::keep_error_body(std::string_view chunk) {
@@ -613,7 +676,7 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
     // but nothing the pipeline could retry either.
     decide_failure(kind, GiveUpReason::cancelled, std::move(message), status);
   } else {
-    const bool may_retry = !committed_ || rewinds_;
+    const bool may_retry = !resource_changed_ && (!committed_ || rewinds_ || can_resume_locked());
     lock.unlock();
     const Verdict verdict = consult_policies(kind, status, may_retry);
     lock.lock();
@@ -629,6 +692,8 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
                      fmt::format("{}; not retried: the retry budget of {} is spent", message, origin_.view()), status);
     } else if (!verdict.decision.retry) {
       decide_failure(kind, verdict.decision.reason, std::move(message), status);
+    } else if (resource_changed_) {
+      decide_failure(kind, GiveUpReason::committed, std::move(message), status);
     } else if (!may_retry) {
       decide_failure(kind, GiveUpReason::committed,
                      fmt::format("{}; not retried: {} body bytes already reached a sink that cannot rewind",

@@ -125,6 +125,7 @@ class FetchOperation final : public ExchangeObserver,
   void decide_cancelled(std::string message);
   void handle_redirect(std::unique_lock<std::mutex>& lock);
   void keep_error_body(std::string_view chunk);  // `mutex_` held
+  void judge_resumed_head_locked();
   // Whether the head that arrived, not the exchange's `error`, decides the attempt. `mutex_` held.
   [[nodiscard]] bool head_outweighs(ErrorKind error) const;
   void enqueue_attempt_report();
@@ -203,6 +204,14 @@ class FetchOperation final : public ExchangeObserver,
   std::optional<std::uint64_t> expected_length_;  // an accepted response's Content-Length
   bool drain_stopped_ = false;
   bool body_cut_ = false;
+  // Resuming (resume.hpp), under `mutex_`.
+  [[nodiscard]] bool can_resume_locked() const;
+  std::optional<std::string> resume_validator_;  // what the last accepted response offers
+  std::uint64_t sink_bytes_ = 0;          // body bytes the sink holds (since the last rewind)
+  std::optional<std::uint64_t> asked_from_;  // this attempt asked for the bytes from here on
+  std::uint64_t base_ = 0;                // where this exchange's body starts in the resource
+  std::string resumed_body_;              // buffering: the part kept while a resume is asked
+  bool resource_changed_ = false;         // a 200 answered the Range request: cannot continue
   PhaseTimings timings_;                   // the last completed exchange's                  // the exchange ended with an error after its head             // a rejected body passed the drain bound: we stopped it
   bool committed_ = false;                 // bytes reached on_chunk since the last rewind
   std::uint64_t bytes_delivered_ = 0;

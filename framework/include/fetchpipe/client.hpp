@@ -96,6 +96,12 @@ struct ClientOptions {
   // bytes (or 64 KiB, if more) and the connection is dropped past it. Must be <= 64 MiB.
   // Default 64 KiB.
   std::uint64_t error_body_limit = 64 * 1024;
+  // Continue a GET whose accepted response was cut (it said Accept-Ranges: bytes and carried a
+  // strong ETag or a Last-Modified date) from the byte the sink holds, with Range and If-Range,
+  // instead of starting over: a 206 from that byte continues the body (no on_rewind), a 200
+  // means the resource changed (on_rewind if set, else the fetch fails with reason committed).
+  // Default true.
+  bool resume = true;
   TlsOptions tls;
   // Per-origin limit on the extra load retries add. Default (empty): a TokenRetryBudget of this
   // client's own (20 % of the requests of the last 10 s, plus 10 retries per second). Set one

@@ -75,6 +75,7 @@ struct AttemptRecord {
   std::optional<ErrorKind> error{};                // the attempt's error, if it had one
   std::string message{};                           // the transport's or the pipeline's words on it
   std::optional<std::chrono::nanoseconds> backoff{}; // wait planned after it; nullopt after the last
+  std::optional<std::uint64_t> resumed_from{};     // the byte it asked to continue from (Range)
 };
 
 // The response a fetch failed on: a status the client does not accept (a 404's problem body, a

@@ -129,6 +129,50 @@ Plan status(const RequestInfo& request) {
   return plan;
 }
 
+const std::string* header(const RequestInfo& request, std::string_view name) {
+  for (const auto& h : request.headers) {
+    if (h.name.size() == name.size() &&
+        std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return &h.value;
+    }
+  }
+  return nullptr;
+}
+
+// N pattern bytes that may be fetched in parts: the first answer (no Range) is cut after C bytes;
+// `Range: bytes=X-` with a matching `If-Range` gets a 206 of the rest; a stale If-Range, the whole.
+Plan resumable(const RequestInfo& request) {
+  const auto n = static_cast<std::uint64_t>(int_param(request, "n", 1000, 1, std::numeric_limits<std::int64_t>::max()));
+  const auto cut = static_cast<std::uint64_t>(int_param(request, "cut", static_cast<std::int64_t>(n / 2), 0,
+                                                        static_cast<std::int64_t>(n)));
+  const std::string* etag_param = request.param("etag");
+  const std::string etag = "\"" + (etag_param != nullptr && !has_crlf(*etag_param) ? *etag_param : std::string("v1")) + "\"";
+  Plan plan;
+  plan.content_type = "application/octet-stream";
+  plan.pattern = true;
+  plan.pattern_bytes = n;
+  plan.headers.push_back({"Accept-Ranges", "bytes"});
+  plan.headers.push_back({"ETag", etag});
+  const std::string* range = header(request, "Range");
+  const std::string* if_range = header(request, "If-Range");
+  if (range == nullptr) {
+    plan.truncate_after = cut;
+    return plan;
+  }
+  std::uint64_t from = 0;
+  const bool parsed = range->rfind("bytes=", 0) == 0 && range->back() == '-' &&
+                      std::from_chars(range->data() + 6, range->data() + range->size() - 1, from).ec == std::errc{};
+  if (!parsed || from >= n) return text(416, "unsatisfiable range\n");
+  if (if_range == nullptr || *if_range != etag) return plan;  // changed (or unconditional): all of it
+  plan.status = 206;
+  plan.headers.push_back({"Content-Range", fmt::format("bytes {}-{}/{}", from, n - 1, n)});
+  plan.pattern_offset = from;
+  plan.pattern_bytes = n - from;
+  return plan;
+}
+
 Plan fault_plan(Fault fault) {
   Plan plan;
   plan.fault = fault;
@@ -331,6 +375,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   if (path == "/hang") return fault_plan(Fault::hang);
   if (path == "/reset") return fault_plan(Fault::reset);
   if (path == "/truncate") return truncate(request);
+  if (path == "/resumable") return resumable(request);
   if (path == "/drip") return drip(request);
   if (path == "/redirect") return redirect_chain(request);
   if (path == "/redirect-loop") {
@@ -358,6 +403,7 @@ std::string endpoint_summary() {
          "  /hang                                    never answers\n"
          "  /reset                                   aborts the connection with RST\n"
          "  /truncate?n=N&sent=S                     Content-Length N, only S bytes, then close\n"
+         "  /resumable?n=N&cut=C&etag=E              N bytes, cut after C; Range + If-Range: E gets a 206\n"
          "  /drip?n=N&interval_ms=I&chunk=C          C bytes every I ms until N, chunked\n"
          "  /redirect?n=N&code=R&to=PATH             N redirects, then PATH (default /fixed)\n"
          "  /redirect-loop?code=R                    redirects to itself forever\n"

@@ -50,6 +50,7 @@ struct Plan {
   std::string body;      // used when !pattern
   bool pattern = false;  // body is `pattern_bytes` bytes of fill_pattern instead
   std::uint64_t pattern_bytes = 0;
+  std::uint64_t pattern_offset = 0;  // the pattern starts at this byte of it (a 206's part)
   bool chunked = false;  // send the pattern body with chunked transfer coding
   // Send only this many body bytes (Content-Length still announces the whole body), then close.
   std::optional<std::uint64_t> truncate_after;

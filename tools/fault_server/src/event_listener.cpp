@@ -410,7 +410,7 @@ struct EventListener::Loop {
     c.out += "\r\n";
 
     c.state = State::writing;
-    c.gen_offset = 0;
+    c.gen_offset = plan.pattern_offset;
     c.gen_remaining = 0;
     c.gen_terminate = false;
     if (no_body || c.request.head) return;

@@ -50,6 +50,7 @@
 //   /reset                    reads the request, then aborts the connection with RST
 //                             (libcurl: CURLE_RECV_ERROR 56, or GOT_NOTHING 52).
 //   /truncate?n=N&sent=S      announces Content-Length N (default 1000) but sends only S bytes
+//   /resumable?n=N&cut=C&etag=E   N pattern bytes cut after C; Range: bytes=X- with If-Range "E" gets a 206 of the rest (plain listener)
 //                             (default N/2, at most N), then closes (libcurl: CURLE_PARTIAL_FILE).
 //   /drip?n=N&interval_ms=I&chunk=C
 //                             200 chunked; headers at once, then C bytes (default 10) every I ms
