@@ -3,6 +3,24 @@
 #include <stdexcept>
 
 namespace fetchpipe {
+namespace {
+
+// The executor whose task this thread runs now (null outside any). A task that runs a nested
+// executor's task (ManualExecutor::run_one inside a pool task) restores the outer one after.
+thread_local const Executor* current_executor = nullptr;
+
+class RunningScope {
+ public:
+  explicit RunningScope(const Executor* e) noexcept : saved_(current_executor) { current_executor = e; }
+  ~RunningScope() { current_executor = saved_; }
+  RunningScope(const RunningScope&) = delete;
+  RunningScope& operator=(const RunningScope&) = delete;
+
+ private:
+  const Executor* saved_;
+};
+
+}  // namespace
 
 ThreadPoolExecutor::ThreadPoolExecutor(std::size_t threads) {
   if (threads == 0) throw std::invalid_argument("ThreadPoolExecutor: threads must be >= 1, got 0");
@@ -35,7 +53,10 @@ void ThreadPoolExecutor::run() {
     auto task = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    task();
+    {
+      const RunningScope scope(this);
+      task();
+    }
     task = nullptr;  // release captures outside the lock
     lock.lock();
   }
@@ -54,6 +75,7 @@ bool ManualExecutor::run_one() {
     task = std::move(queue_.front());
     queue_.pop_front();
   }
+  const RunningScope scope(this);
   task();
   return true;
 }
@@ -63,6 +85,10 @@ std::size_t ManualExecutor::run_all(std::size_t limit) {
   while (ran < limit && run_one()) ++ran;
   return ran;
 }
+
+bool ThreadPoolExecutor::running_here() const noexcept { return current_executor == this; }
+
+bool ManualExecutor::running_here() const noexcept { return current_executor == this; }
 
 std::size_t ManualExecutor::pending() const {
   std::lock_guard lock(mutex_);

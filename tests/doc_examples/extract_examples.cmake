@@ -29,6 +29,7 @@ endif()
 file(GLOB_RECURSE headers
   ${SOURCE_DIR}/framework/include/*.hpp
   ${SOURCE_DIR}/policies/include/*.hpp
+  ${SOURCE_DIR}/defaults/include/*.hpp
   ${SOURCE_DIR}/transports/*/include/*.hpp)
 file(GLOB docs ${SOURCE_DIR}/docs/*.md)
 set(markdown ${SOURCE_DIR}/README.md ${docs})
@@ -210,6 +211,8 @@ ${includes_all}
 ${programs}")
 file(WRITE ${OUT_DIR}/fragments.cpp.new
   "${prelude}
+// Every example's own #include lines (a fragment may use a header outside the prelude, e.g. Asio).
+${includes_all}
 using namespace std::chrono_literals;
 
 namespace fetchpipe_doc_examples {
