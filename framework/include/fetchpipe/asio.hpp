@@ -15,12 +15,14 @@
 //     kind `cancelled` (unless the outcome was already decided). Total cancellation is not
 //     supported (a cancelled fetch may have reached the server) and is ignored.
 //   - Destroying the client completes every pending operation with a cancelled Result.
+// With GCC 12, do not write a braced Request such as `{.url = u}` inside a co_await expression
+// (see coroutine.hpp): name it first, or pass the URL string for a GET.
 //
 // Example:
 //   #include <asio.hpp>
 //   asio::io_context io;
 //   asio::co_spawn(io, [&client]() -> asio::awaitable<void> {
-//     fetchpipe::Result r = co_await fetchpipe::async_fetch(client, {.url = "http://127.0.0.1:8080/fixed"}, asio::use_awaitable);
+//     fetchpipe::Result r = co_await fetchpipe::async_fetch(client, "http://127.0.0.1:8080/fixed", asio::use_awaitable);
 //     std::cout << (r ? r->status : 0) << '\n';  // back on io's thread
 //   }, asio::detached);
 //   io.run();  // returns once the coroutine (and so the fetch) is done
@@ -33,10 +35,12 @@
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
 #include <asio/prefer.hpp>
+#include <concepts>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <utility>
 
 #include "fetchpipe/client.hpp"
@@ -106,6 +110,14 @@ auto async_fetch(Client& client, Request request, CompletionToken&& token) {
         detail::start_asio_fetch(client, std::move(req), std::forward<decltype(handler)>(handler));
       },
       token, std::move(request));
+}
+
+// A GET of `url`. (A template, so a braced Request never considers this overload.)
+template <typename Url, typename CompletionToken>
+  requires std::convertible_to<Url, std::string>
+auto async_fetch(Client& client, Url&& url, CompletionToken&& token) {
+  return async_fetch(client, Request{.url = std::string(std::forward<Url>(url))},
+                     std::forward<CompletionToken>(token));
 }
 
 }  // namespace fetchpipe

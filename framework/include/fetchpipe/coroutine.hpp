@@ -9,6 +9,10 @@
 // resumed. Destroying the client while a coroutine awaits resumes it (on the executor, before the
 // client's destructor returns) with a cancelled Result; it must not use the client after that.
 //
+// GCC 12 (Debian 12's compiler) miscompiles a braced temporary such as `{.url = u}` written
+// inside a co_await expression: it frees the temporary's strings twice. Name the Request first,
+// or pass the URL as a string (the overload below does a GET); the same holds for async_fetch.
+//
 // Example:
 //   // `Task` stands for any coroutine type; this one starts eagerly and is never awaited.
 //   struct Task {
@@ -21,7 +25,7 @@
 //     };
 //   };
 //   auto body_size = [](fetchpipe::Client& c, std::promise<std::size_t>& out) -> Task {
-//     fetchpipe::Result r = co_await fetchpipe::fetch_awaitable(c, {.url = "http://127.0.0.1:8080/fixed"});
+//     fetchpipe::Result r = co_await fetchpipe::fetch_awaitable(c, "http://127.0.0.1:8080/fixed");
 //     out.set_value(r ? r->body.size() : 0);  // runs on c's callback executor
 //   };
 //   std::promise<std::size_t> size;
@@ -29,11 +33,13 @@
 //   std::cout << size.get_future().get() << '\n';
 #pragma once
 
+#include <concepts>
 #include <coroutine>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <string>
 
 #include "fetchpipe/client.hpp"
 #include "fetchpipe/result.hpp"
@@ -79,6 +85,12 @@ class FetchAwaitable {
 // The fetch starts when the result is co_awaited, not before.
 [[nodiscard]] inline FetchAwaitable fetch_awaitable(Client& client, Request request) {
   return FetchAwaitable(client, std::move(request));
+}
+// A GET of `url`. (A template, so a braced Request never considers this overload.)
+template <typename Url>
+  requires std::convertible_to<Url, std::string>
+[[nodiscard]] FetchAwaitable fetch_awaitable(Client& client, Url&& url) {
+  return FetchAwaitable(client, Request{.url = std::string(std::forward<Url>(url))});
 }
 
 }  // namespace fetchpipe
