@@ -122,7 +122,7 @@ TEST_P(FormsOnTransport, SyncRefusesOnTheClientsOwnExecutor) {
   EXPECT_EQ(run.client().stats().started, 1u) << "the refused fetch must not start";
 }
 
-OwnedTask await_into(Client& client, std::string url, std::promise<Result>& out, std::promise<bool>& on_executor) {
+DetachedTask await_into(Client& client, std::string url, std::promise<Result>& out, std::promise<bool>& on_executor) {
   Result r = co_await fetch_awaitable(client, std::move(url));
   on_executor.set_value(client.options().callback_executor->running_here());
   out.set_value(std::move(r));
@@ -132,7 +132,7 @@ TEST_P(FormsOnTransport, CoroutineResumesOnTheCallbackExecutorWithTheResult) {
   Runner run(GetParam());
   std::promise<Result> out;
   std::promise<bool> on_executor;
-  auto task = await_into(run.client(), url("/fixed"), out, on_executor);
+  await_into(run.client(), url("/fixed"), out, on_executor);  // frees itself on the executor
   auto f = out.get_future();
   ASSERT_EQ(f.wait_for(30s * kSlack), std::future_status::ready);
   Result r = f.get();

@@ -49,7 +49,9 @@
 namespace fetchpipe {
 namespace detail {
 
-// One asio fetch: the handler waits here for the terminal callback.
+// One asio fetch: the handler waits here for the terminal callback. The fetch's callbacks keep
+// this object alive until the client drops them (on its own thread, possibly after the handler's
+// execution context is gone), so everything of Asio's leaves it on the handler's executor.
 template <typename Handler>
 struct AsioFetch : std::enable_shared_from_this<AsioFetch<Handler>> {
   using Executor = ::asio::associated_executor_t<Handler>;
@@ -57,22 +59,26 @@ struct AsioFetch : std::enable_shared_from_this<AsioFetch<Handler>> {
   using WorkExecutor = std::decay_t<decltype(::asio::prefer(std::declval<Executor>(),
                                                             ::asio::execution::outstanding_work.tracked))>;
 
-  explicit AsioFetch(Handler&& h)
-      : handler(std::move(h)),
-        work(::asio::prefer(::asio::get_associated_executor(handler), ::asio::execution::outstanding_work.tracked)) {}
+  explicit AsioFetch(Handler&& h) : handler(std::move(h)) {
+    work.emplace(::asio::prefer(::asio::get_associated_executor(*handler), ::asio::execution::outstanding_work.tracked));
+  }
 
-  Handler handler;
-  WorkExecutor work;
+  std::optional<Handler> handler;
+  std::optional<WorkExecutor> work;
   std::stop_source stop;  // the cancellation slot requests a stop; the fetch observes it
 
   // Runs on the client's callback executor; hands the Result over to the handler's executor.
   void complete(Result result) {
     auto self = this->shared_from_this();
-    ::asio::post(work, [self, result = std::move(result)]() mutable {
-      // The slot belongs to the handler's side: clear it there, before the handler runs.
-      auto slot = ::asio::get_associated_cancellation_slot(self->handler);
+    ::asio::post(*work, [self, result = std::move(result)]() mutable {
+      // On the handler's executor. The slot belongs to this side: clear it before the handler
+      // runs. The work guard is dropped last, after the handler and its executor.
+      auto slot = ::asio::get_associated_cancellation_slot(*self->handler);
       if (slot.is_connected()) slot.clear();
-      Handler h = std::move(self->handler);
+      [[maybe_unused]] WorkExecutor work_until_done = std::move(*self->work);
+      self->work.reset();
+      Handler h = std::move(*self->handler);
+      self->handler.reset();
       self.reset();
       std::move(h)(std::move(result));
     });
@@ -93,7 +99,7 @@ struct AsioCancelFetch {
 template <typename Handler>
 void start_asio_fetch(Client& client, Request request, Handler&& handler) {
   auto op = std::make_shared<AsioFetch<std::decay_t<Handler>>>(std::forward<Handler>(handler));
-  auto slot = ::asio::get_associated_cancellation_slot(op->handler);
+  auto slot = ::asio::get_associated_cancellation_slot(*op->handler);
   if (slot.is_connected()) {
     slot.template emplace<AsioCancelFetch>(AsioCancelFetch{op->stop});
   }
