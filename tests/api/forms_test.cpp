@@ -1,6 +1,7 @@
 // The non-callback forms (fetch_future, fetch_sync, co_await fetch_awaitable) and the default
 // client, through the real curl and httplib transports against the fault server.
 #include <future>
+#include <set>
 #include <stdexcept>
 
 #include <gmock/gmock.h>
@@ -9,6 +10,7 @@
 #include "fetchpipe/coroutine.hpp"
 #include "fetchpipe/defaults.hpp"
 #include "fetchpipe/future.hpp"
+#include "fetchpipe/policies/default_retry_policy.hpp"
 #include "fetchpipe/sync.hpp"
 
 namespace fetchpipe::api_test {
@@ -46,6 +48,18 @@ TEST_F(Forms, WithDefaultsKeepsWhatIsSet) {
   Result r = fetch_sync(client, {.url = url("/status?code=503")});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().attempts.size(), 1u);
+}
+
+TEST_F(Forms, AcceptedStatusesMakeA404AResponse) {
+  DefaultRetryPolicy::Options retry;
+  retry.accept_statuses = std::set<int>{200, 404};
+  ClientOptions options;
+  options.retry_policy = std::make_shared<DefaultRetryPolicy>(retry);
+  Client client(with_defaults(std::move(options)));
+  Result r = fetch_sync(client, {.url = url("/status?code=404")});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body, "status 404\n");
 }
 
 TEST_F(Forms, OneLineGet) {
