@@ -12,6 +12,7 @@
 #include "fetchpipe/future.hpp"
 #include "fetchpipe/policies/default_retry_policy.hpp"
 #include "fetchpipe/sync.hpp"
+#include "fetchpipe/url_encoding.hpp"
 
 namespace fetchpipe::api_test {
 namespace {
@@ -194,6 +195,18 @@ TEST_P(FormsOnTransport, DestroyingTheClientResumesTheAwaitingCoroutineCancelled
   run.reset();  // returns once the coroutine was resumed
   ASSERT_EQ(f.wait_for(0s), std::future_status::ready);
   EXPECT_TRUE(f.get().cancelled());
+}
+
+TEST_P(FormsOnTransport, QueryAndFormHelpersReachTheServerIntact) {
+  Runner run(GetParam());
+  Result get = fetch_sync(run.client(), {.url = with_query(url("/echo"), {{"q", "a b&c=d#e"}, {"k", "\xC3\xA9"}})});
+  ASSERT_TRUE(get) << get.error().message;
+  EXPECT_THAT(get->body, ::testing::HasSubstr("target /echo?q=a%20b%26c%3Dd%23e&k=%C3%A9\n"));
+  Result post = fetch_sync(run.client(), form_request(url("/echo"), {{"name", "Ada Lovelace"}, {"x", "1+1"}}));
+  ASSERT_TRUE(post) << post.error().message;
+  EXPECT_THAT(post->body, ::testing::HasSubstr("method POST\n"));
+  EXPECT_THAT(post->body, ::testing::HasSubstr("application/x-www-form-urlencoded"));
+  EXPECT_THAT(post->body, ::testing::EndsWith("\nname=Ada+Lovelace&x=1%2B1"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, FormsOnTransport, ::testing::Values("curl", "httplib"));
