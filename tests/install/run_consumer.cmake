@@ -1,7 +1,6 @@
 # Installs a fetchpipe build into PREFIX and builds and runs a consumer against it.
 #   -DKIND=cmake       configure CONSUMER_SOURCE with CMAKE_PREFIX_PATH=PREFIX (find_package)
 #   -DKIND=pkg-config  compile CONSUMER_SOURCE/main.cpp with the flags of `pkg-config fetchpipe`
-#                      (--static unless SHARED)
 #   -DSHARED=ON        BUILD_DIR is a shared-library build: check the versioned libraries, link
 #                      pkg-config consumers without --static, run with LD_LIBRARY_PATH
 #   -DSHARED_FROM=<fetchpipe source dir>  first build fetchpipe itself there as shared libraries
@@ -33,11 +32,7 @@ endif()
 if(KIND STREQUAL "pkg-config")
   file(GLOB pc_dir ${PREFIX}/lib*/pkgconfig)
   set(ENV{PKG_CONFIG_PATH} ${pc_dir})
-  set(static --static)
-  if(SHARED)
-    set(static "")
-  endif()
-  execute_process(COMMAND pkg-config --cflags --libs ${static} fetchpipe RESULT_VARIABLE rc
+  execute_process(COMMAND pkg-config --cflags --libs fetchpipe RESULT_VARIABLE rc
     OUTPUT_VARIABLE flags ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "pkg-config fetchpipe failed: ${err}")
