@@ -5,20 +5,30 @@
 namespace fetchpipe {
 namespace {
 
-// The executor whose task this thread runs now (null outside any). A task that runs a nested
-// executor's task (ManualExecutor::run_one inside a pool task) restores the outer one after.
-thread_local const Executor* current_executor = nullptr;
-
+// The executors whose tasks this thread is running, innermost first: a task may run another
+// executor's task (ManualExecutor::run_one inside a pool task), and blocking there would block
+// both, so each counts as "here".
 class RunningScope {
  public:
-  explicit RunningScope(const Executor* e) noexcept : saved_(current_executor) { current_executor = e; }
-  ~RunningScope() { current_executor = saved_; }
+  explicit RunningScope(const Executor* e) noexcept : executor_(e), outer_(innermost) { innermost = this; }
+  ~RunningScope() { innermost = outer_; }
   RunningScope(const RunningScope&) = delete;
   RunningScope& operator=(const RunningScope&) = delete;
 
+  static bool running(const Executor* e) noexcept {
+    for (const RunningScope* s = innermost; s != nullptr; s = s->outer_) {
+      if (s->executor_ == e) return true;
+    }
+    return false;
+  }
+
  private:
-  const Executor* saved_;
+  static thread_local const RunningScope* innermost;
+  const Executor* executor_;
+  const RunningScope* outer_;
 };
+
+thread_local const RunningScope* RunningScope::innermost = nullptr;
 
 }  // namespace
 
@@ -86,9 +96,9 @@ std::size_t ManualExecutor::run_all(std::size_t limit) {
   return ran;
 }
 
-bool ThreadPoolExecutor::running_here() const noexcept { return current_executor == this; }
+bool ThreadPoolExecutor::running_here() const noexcept { return RunningScope::running(this); }
 
-bool ManualExecutor::running_here() const noexcept { return current_executor == this; }
+bool ManualExecutor::running_here() const noexcept { return RunningScope::running(this); }
 
 std::size_t ManualExecutor::pending() const {
   std::lock_guard lock(mutex_);
