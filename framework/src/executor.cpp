@@ -3,6 +3,34 @@
 #include <stdexcept>
 
 namespace fetchpipe {
+namespace {
+
+// The executors whose tasks this thread is running, innermost first: a task may run another
+// executor's task (ManualExecutor::run_one inside a pool task), and blocking there would block
+// both, so each counts as "here".
+class RunningScope {
+ public:
+  explicit RunningScope(const Executor* e) noexcept : executor_(e), outer_(innermost) { innermost = this; }
+  ~RunningScope() { innermost = outer_; }
+  RunningScope(const RunningScope&) = delete;
+  RunningScope& operator=(const RunningScope&) = delete;
+
+  static bool running(const Executor* e) noexcept {
+    for (const RunningScope* s = innermost; s != nullptr; s = s->outer_) {
+      if (s->executor_ == e) return true;
+    }
+    return false;
+  }
+
+ private:
+  static thread_local const RunningScope* innermost;
+  const Executor* executor_;
+  const RunningScope* outer_;
+};
+
+thread_local const RunningScope* RunningScope::innermost = nullptr;
+
+}  // namespace
 
 ThreadPoolExecutor::ThreadPoolExecutor(std::size_t threads) {
   if (threads == 0) throw std::invalid_argument("ThreadPoolExecutor: threads must be >= 1, got 0");
@@ -35,7 +63,10 @@ void ThreadPoolExecutor::run() {
     auto task = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    task();
+    {
+      const RunningScope scope(this);
+      task();
+    }
     task = nullptr;  // release captures outside the lock
     lock.lock();
   }
@@ -54,6 +85,7 @@ bool ManualExecutor::run_one() {
     task = std::move(queue_.front());
     queue_.pop_front();
   }
+  const RunningScope scope(this);
   task();
   return true;
 }
@@ -63,6 +95,10 @@ std::size_t ManualExecutor::run_all(std::size_t limit) {
   while (ran < limit && run_one()) ++ran;
   return ran;
 }
+
+bool ThreadPoolExecutor::running_here() const noexcept { return RunningScope::running(this); }
+
+bool ManualExecutor::running_here() const noexcept { return RunningScope::running(this); }
 
 std::size_t ManualExecutor::pending() const {
   std::lock_guard lock(mutex_);

@@ -30,6 +30,18 @@ void validate(const DefaultRetryPolicy::Options& o) {
           kMaxStatus, status));
     }
   }
+  if (o.accept_statuses) {
+    if (o.accept_statuses->empty()) {
+      throw std::invalid_argument(
+          "DefaultRetryPolicy: accept_statuses must hold at least one code (or be unset for any 2xx), got none");
+    }
+    for (const int status : *o.accept_statuses) {
+      if (status < kMinStatus || status > kMaxStatus) {
+        throw std::invalid_argument(fmt::format(
+            "DefaultRetryPolicy: accept_statuses must hold codes in {}..{}, got {}", kMinStatus, kMaxStatus, status));
+      }
+    }
+  }
   for (const ErrorKind kind : o.retry_on_errors) {
     // These end a fetch by definition: retrying them would resend an invalid request, sleep past
     // the deadline, or ignore the caller.
@@ -61,6 +73,11 @@ DefaultRetryPolicy::DefaultRetryPolicy() : DefaultRetryPolicy(Options{}) {}
 
 DefaultRetryPolicy::DefaultRetryPolicy(Options options) : options_(std::move(options)) {
   validate(options_);
+}
+
+bool DefaultRetryPolicy::is_success(int status) const {
+  if (options_.accept_statuses) return options_.accept_statuses->contains(status);
+  return RetryPolicy::is_success(status);
 }
 
 RetryDecision DefaultRetryPolicy::decide(const RetryContext& context) {

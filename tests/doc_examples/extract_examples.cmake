@@ -7,7 +7,7 @@
 # What counts as an example:
 #   - Markdown (README.md, docs/*.md): every fenced block opened with ```cpp. Use ```text (or no
 #     language) for anything that is not meant to compile.
-#   - Public headers (framework/include, policies/include, transports/*/include): a comment line
+#   - Public headers (framework/include, policies/include, defaults/include, transports/*/include): a comment line
 #     `// Example:` (anything may follow the colon) and the lines right after it that start with
 #     `//   ` (two slashes, three spaces); the example ends at the first line that does not.
 # How it is compiled:
@@ -15,7 +15,8 @@
 #     top of the file, the rest into a namespace of its own, with main renamed.
 #   - Every other example is a fragment: the body of a function that sees every public fetchpipe
 #     header, <cstdio>, <future>, <iostream>, <memory>, <string>, std::chrono_literals and one
-#     given name, `client` (a fetchpipe::Client&). #include lines in a fragment are hoisted too.
+#     given name, `client` (a fetchpipe::Client&). #include lines in a fragment are hoisted to the
+#     top of both generated files (a fragment may need a header outside the prelude, e.g. Asio).
 # `#line` directives make the compiler report errors at the line of the README or header.
 # CHECK_EVERY_HEADER: fail when a public header has no example (STYLE: every public header starts
 # with what it is for and a short example).
@@ -29,6 +30,7 @@ endif()
 file(GLOB_RECURSE headers
   ${SOURCE_DIR}/framework/include/*.hpp
   ${SOURCE_DIR}/policies/include/*.hpp
+  ${SOURCE_DIR}/defaults/include/*.hpp
   ${SOURCE_DIR}/transports/*/include/*.hpp)
 file(GLOB docs ${SOURCE_DIR}/docs/*.md)
 set(markdown ${SOURCE_DIR}/README.md ${docs})
@@ -210,6 +212,8 @@ ${includes_all}
 ${programs}")
 file(WRITE ${OUT_DIR}/fragments.cpp.new
   "${prelude}
+// Every example's own #include lines (a fragment may use a header outside the prelude, e.g. Asio).
+${includes_all}
 using namespace std::chrono_literals;
 
 namespace fetchpipe_doc_examples {

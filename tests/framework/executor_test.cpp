@@ -70,3 +70,40 @@ TEST(InlineExecutor, RunsAtOnceAndSaysSo) {
 
 }  // namespace
 }  // namespace fetchpipe
+
+namespace fetchpipe {
+namespace {
+
+TEST(ExecutorRunningHere, TrueOnlyInsideThatExecutorsTask) {
+  ThreadPoolExecutor pool(2);
+  ThreadPoolExecutor other(1);
+  EXPECT_FALSE(pool.running_here());
+  std::promise<std::pair<bool, bool>> seen;
+  pool.post([&] { seen.set_value({pool.running_here(), other.running_here()}); });
+  auto [here, elsewhere] = seen.get_future().get();
+  EXPECT_TRUE(here);
+  EXPECT_FALSE(elsewhere);
+
+  ManualExecutor manual;
+  bool inside = false;
+  bool nested_outer = false;
+  bool nested_inner = false;
+  ManualExecutor inner;
+  inner.post([&] {
+    nested_outer = manual.running_here();  // still inside manual's task: blocking would block it
+    nested_inner = inner.running_here();
+  });
+  manual.post([&] {
+    inside = manual.running_here();
+    inner.run_one();
+  });
+  manual.run_one();
+  EXPECT_TRUE(inside);
+  EXPECT_TRUE(nested_outer);
+  EXPECT_TRUE(nested_inner);
+  EXPECT_FALSE(manual.running_here());
+  EXPECT_FALSE(InlineExecutor{}.running_here());
+}
+
+}  // namespace
+}  // namespace fetchpipe

@@ -417,3 +417,37 @@ TEST(ParseRetryOn, BadListLeavesOptionsUntouched) {
 
 }  // namespace
 }  // namespace fetchpipe
+
+namespace fetchpipe {
+namespace {
+
+TEST(DefaultRetryPolicyAccepts, AnyTwoHundredByDefault) {
+  const DefaultRetryPolicy policy;
+  EXPECT_TRUE(policy.is_success(200));
+  EXPECT_TRUE(policy.is_success(299));
+  EXPECT_FALSE(policy.is_success(404));
+  EXPECT_FALSE(policy.is_success(199));
+}
+
+TEST(DefaultRetryPolicyAccepts, ExactlyTheGivenStatuses) {
+  DefaultRetryPolicy::Options options;
+  options.accept_statuses = std::set<int>{200, 404};
+  const DefaultRetryPolicy policy(options);
+  EXPECT_TRUE(policy.is_success(200));
+  EXPECT_TRUE(policy.is_success(404));
+  EXPECT_FALSE(policy.is_success(201));
+  EXPECT_TRUE(policy.clone()->is_success(404));
+}
+
+TEST(DefaultRetryPolicyAccepts, RejectsAnEmptySetAndCodesOutOfRange) {
+  DefaultRetryPolicy::Options options;
+  options.accept_statuses = std::set<int>{};
+  EXPECT_THAT([&] { DefaultRetryPolicy p(options); }, ::testing::ThrowsMessage<std::invalid_argument>(
+                                                         ::testing::HasSubstr("accept_statuses")));
+  options.accept_statuses = std::set<int>{200, 600};
+  EXPECT_THAT([&] { DefaultRetryPolicy p(options); },
+              ::testing::ThrowsMessage<std::invalid_argument>(::testing::HasSubstr("got 600")));
+}
+
+}  // namespace
+}  // namespace fetchpipe

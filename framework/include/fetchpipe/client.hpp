@@ -156,6 +156,8 @@ struct ClientStats {
 
 class Client {
  public:
+  // Every default: see fetchpipe/defaults.hpp (defined in fetchpipe::defaults, not the framework).
+  Client();
   explicit Client(ClientOptions options);  // throws std::invalid_argument on bad configuration
   ~Client();
   Client(const Client&) = delete;

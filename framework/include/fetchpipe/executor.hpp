@@ -36,6 +36,10 @@ class Executor {
   // True when post() may run the task before returning. The client then defers callbacks it
   // must not run inside fetch() or cancel() through its Scheduler first.
   [[nodiscard]] virtual bool runs_inline() const noexcept { return false; }
+  // True when the calling thread is running one of this executor's tasks right now. Blocking
+  // helpers (fetch_sync) use it to refuse a wait that would need this very thread to end. An
+  // executor that cannot tell returns false (the default).
+  [[nodiscard]] virtual bool running_here() const noexcept { return false; }
 };
 
 class InlineExecutor final : public Executor {
@@ -53,6 +57,7 @@ class ThreadPoolExecutor final : public Executor {
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
 
   void post(std::function<void()> task) override;
+  [[nodiscard]] bool running_here() const noexcept override;
 
  private:
   void run();
@@ -73,6 +78,7 @@ class ManualExecutor final : public Executor {
   // many ran.
   std::size_t run_all(std::size_t limit = 1'000'000);
   [[nodiscard]] std::size_t pending() const;
+  [[nodiscard]] bool running_here() const noexcept override;
 
  private:
   mutable std::mutex mutex_;

@@ -21,10 +21,14 @@
 //
 // Example:
 //   fetchpipe::DefaultRetryPolicy policy({.max_attempts = 5, .retry_on_statuses = {503}});
+//   fetchpipe::DefaultRetryPolicy::Options lenient;
+//   lenient.accept_statuses = std::set<int>{200, 404};  // a 404 is a Response, not an Error
+//   fetchpipe::DefaultRetryPolicy accepting_404(lenient);
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -43,6 +47,11 @@ class DefaultRetryPolicy final : public RetryPolicy {
     bool retry_non_idempotent = false;
     bool honor_retry_after = true;
     std::chrono::nanoseconds retry_after_max{std::chrono::seconds{60}};  // >= 0
+    // The statuses a complete final response may have to end the fetch successfully; nullopt
+    // (the default) means any 2xx. Non-empty, each 100..599. An accepted status is a success
+    // even when it is also in retry_on_statuses (it never reaches decide()). Example: {200, 404}
+    // reads a 404's body as a Response instead of failing with http_status.
+    std::optional<std::set<int>> accept_statuses{};
   };
 
   DefaultRetryPolicy();  // the defaults above
@@ -53,6 +62,7 @@ class DefaultRetryPolicy final : public RetryPolicy {
 
   [[nodiscard]] RetryDecision decide(const RetryContext& context) override;
   [[nodiscard]] std::unique_ptr<RetryPolicy> clone() const override;
+  [[nodiscard]] bool is_success(int status) const override;
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
