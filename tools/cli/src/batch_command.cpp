@@ -344,13 +344,15 @@ class BatchRun {
     jobs_.erase(&j);
   }
 
+  // The journal first: a line the user saw succeed on stdout must never be fetched again, even
+  // when a SIGKILL falls between the two writes.
   void report(BatchLineReport r) {
     tally_.add(r);
-    clear_progress();
-    write_stdout_line(to_json(r));
     if (journal_ && !journal_->record(r.line, r.url, outcome_name(r.outcome)) && !journal_error_) {
       journal_error_ = fmt::format("--journal: cannot write '{}': {}", *cmd_.batch.journal, std::strerror(errno));
     }
+    clear_progress();
+    write_stdout_line(to_json(r));
   }
 
   void on_signal(int signo) {
