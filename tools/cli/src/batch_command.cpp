@@ -85,6 +85,8 @@ class BatchRun {
     out_dir_.emplace(BatchOutputDir::open(cmd_.batch.output_dir.value_or(".")));
     if (cmd_.batch.journal) journal_.emplace(*cmd_.batch.journal);
     tty_ = ::isatty(STDERR_FILENO) == 1;
+    stdout_tty_ = ::isatty(STDOUT_FILENO) == 1;
+    if (tty_) total_ = count_batch_lines(input_fd);
 
     // Body bytes go to disk on the transport's thread (an inline executor), as for `get`.
     Client client(client_options(cmd_, static_cast<std::size_t>(cmd_.batch.jobs)));
@@ -351,8 +353,11 @@ class BatchRun {
     if (journal_ && !journal_->record(r.line, r.url, outcome_name(r.outcome)) && !journal_error_) {
       journal_error_ = fmt::format("--journal: cannot write '{}': {}", *cmd_.batch.journal, std::strerror(errno));
     }
-    clear_progress();
+    // Only a stdout on the same terminal would tear the progress line; redraw it below the output.
+    const bool redraw = stdout_tty_ && progress_shown_;
+    if (redraw) clear_progress();
     write_stdout_line(to_json(r));
+    if (redraw) draw_progress(true);
   }
 
   void on_signal(int signo) {
@@ -460,6 +465,7 @@ class BatchRun {
   std::optional<BatchJournal> journal_;
   std::shared_ptr<InputQueue> input_;
   bool tty_ = false;
+  bool stdout_tty_ = false;
   Clock::time_point start_{};
 
   // Main thread only.

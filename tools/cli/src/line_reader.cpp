@@ -1,5 +1,6 @@
 #include "line_reader.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,31 @@ bool LineReader::fill() {
   buffer_.resize(old + static_cast<std::size_t>(n));
   if (n == 0) eof_ = true;
   return n > 0;
+}
+
+std::optional<std::uint64_t> count_batch_lines(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  std::string buffer(kReadSize, '\0');
+  std::uint64_t count = 0;
+  off_t offset = 0;
+  bool at_start = true;  // no byte of the current line other than blanks seen yet
+  while (true) {
+    const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return count;
+    offset += n;
+    for (ssize_t i = 0; i < n; ++i) {
+      const char c = buffer[static_cast<std::size_t>(i)];
+      if (c == '\n') {
+        at_start = true;
+      } else if (at_start && c != ' ' && c != '\t' && c != '\r') {
+        at_start = false;
+        if (c != '#') ++count;
+      }
+    }
+  }
 }
 
 std::optional<InputLine> LineReader::next() {

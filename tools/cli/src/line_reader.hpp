@@ -18,6 +18,11 @@ struct InputLine {
   bool too_long = false;
 };
 
+// Lines of a regular file that are neither blank nor comments, counted with pread(2) (the
+// descriptor's offset is left alone), for the progress line's total and ETA. nullopt for a pipe,
+// a terminal, or a read error.
+[[nodiscard]] std::optional<std::uint64_t> count_batch_lines(int fd);
+
 class LineReader {
  public:
   static constexpr std::size_t kMaxLine = 1 << 20;
