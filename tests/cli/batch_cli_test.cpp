@@ -384,6 +384,25 @@ TEST_F(BatchCliTest, JobsBoundWhatIsInFlight) {
   EXPECT_GE(took, 900ms);  // three rounds of two
 }
 
+TEST_F(BatchCliTest, MaxPerHostBoundsAnOrigin) {
+  // -j 16 would run all eight at once; two per origin makes four rounds of 300 ms.
+  std::string input;
+  for (int i = 0; i < 8; ++i) input += server_.url("/delay?ms=300") + "\n";
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_batch(input, {"-j", "16", "--max-per-host", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1200ms);
+}
+
+TEST_F(BatchCliTest, RateSpacesTheStarts) {
+  std::string input;
+  for (int i = 0; i < 5; ++i) input += server_.url("/fixed") + "\n";
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_batch(input, {"--rate", "10/s"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 400ms);  // starts at 0, 100, ..., 400 ms
+}
+
 TEST_F(BatchCliTest, ThousandLinesAtSixtyFour_SameNameEveryTime) {
   constexpr int kLines = 1000;
   std::string input;
