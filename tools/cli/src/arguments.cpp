@@ -217,6 +217,21 @@ bool apply_batch_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item&
     cmd.batch.journal = std::string(v);
   } else if (is(item, "", "--rate")) {
     cmd.rate_per_second = parse_rate(reader.value(item));
+  } else if (is(item, "-x", "--proxy")) {
+    const auto v = reader.value(item);
+    const auto scheme_end = v.find("://");
+    const std::string_view scheme = scheme_end == std::string_view::npos ? std::string_view{} : v.substr(0, scheme_end);
+    if (scheme != "http" && scheme != "https" && scheme != "socks5") {
+      throw UsageError(fmt::format("-x: expected an http://, https:// or socks5:// proxy URL, got '{}'", v));
+    }
+    if (v.find_first_of(" \t\r\n") != std::string_view::npos || v.size() == scheme_end + 3) {
+      throw UsageError(fmt::format("-x: not a proxy URL, got '{}'", v));
+    }
+    cmd.proxy = std::string(v);
+  } else if (is(item, "", "--noproxy")) {
+    const auto v = reader.value(item);
+    if (v.find_first_of("\r\n") != std::string_view::npos) throw UsageError(fmt::format("--noproxy: not a host list, got '{}'", v));
+    cmd.no_proxy = std::string(v);
   } else if (is(item, "", "--fail-with-body")) {
     ArgReader::no_value(item);
     cmd.fail_with_body = true;
@@ -228,6 +243,10 @@ bool apply_batch_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item&
 
 // Batch mode takes its URLs from the input; single mode has no use for the batch flags.
 void check_batch_combination(const GetCommand& cmd, const std::optional<std::string>& url) {
+  // cpp-httplib can speak only to an HTTP proxy.
+  if (cmd.proxy && cmd.transport == "httplib" && !cmd.proxy->starts_with("http://")) {
+    throw UsageError(fmt::format("-x: the httplib transport supports only http:// proxies, got '{}'", *cmd.proxy));
+  }
   if (cmd.batch.input_file) {
     if (url) throw UsageError(fmt::format("URL: not allowed with -i (the URLs come from the input), got '{}'", *url));
     if (cmd.output_path) throw UsageError("-o: not allowed with -i (use --output-dir)");

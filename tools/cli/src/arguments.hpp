@@ -48,6 +48,9 @@ struct GetCommand {
   } batch{};
   std::optional<double> rate_per_second{};
   bool fail_with_body = false;
+  // -x and --noproxy; nullopt = the environment (see the transports' options).
+  std::optional<std::string> proxy{};
+  std::optional<std::string> no_proxy{};
 };
 
 // The parsed command, or the first problem found. Parsing goes on past a problem only to learn

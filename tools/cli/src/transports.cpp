@@ -10,10 +10,17 @@
 
 namespace fetchpipe::cli {
 
-std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t parallelism) {
-  if (name == "curl") return std::make_shared<CurlTransport>();
+std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t parallelism, const ProxySettings& proxy) {
+  if (name == "curl") {
+    CurlTransport::Options options;
+    options.proxy = proxy.proxy;
+    options.no_proxy = proxy.no_proxy;
+    return std::make_shared<CurlTransport>(options);
+  }
   if (name == "httplib") {
     HttplibTransport::Options options;
+    options.proxy = proxy.proxy;
+    options.no_proxy = proxy.no_proxy;
     options.workers = std::max<std::size_t>(parallelism, 1);
     return std::make_shared<HttplibTransport>(options);
   }

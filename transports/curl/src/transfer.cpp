@@ -285,6 +285,9 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
     FETCHPIPE_SET(CURLOPT_TCP_KEEPINTVL, static_cast<long>(options.tcp_keepalive_interval.count()));
   }
   if (!options.user_agent.empty()) FETCHPIPE_SET(CURLOPT_USERAGENT, options.user_agent.c_str());
+  // Unset, libcurl reads the proxy environment itself; the httplib transport mirrors its rules.
+  if (options.proxy) FETCHPIPE_SET(CURLOPT_PROXY, options.proxy->c_str());
+  if (options.no_proxy) FETCHPIPE_SET(CURLOPT_NOPROXY, options.no_proxy->c_str());
   if (t.spec.max_body_bytes && request.method != "HEAD") {
     // Refuses early when Content-Length says too much; chunked bodies are counted in on_write.
     // Not for HEAD: its Content-Length describes a body that is never sent.

@@ -76,8 +76,9 @@ void PooledClient::release_closed_socket() {
 ClientCache::ClientCache(std::size_t capacity, SocketHook hook)
     : capacity_(capacity), hook_(std::move(hook)) {}
 
-PooledClient& ClientCache::get(const Url& url, const TlsOptions& tls) {
-  const std::string key = cache_key(url, tls);
+PooledClient& ClientCache::get(const Url& url, const TlsOptions& tls, const ProxyChoice& proxy) {
+  std::string key = cache_key(url, tls);
+  if (proxy.host) key += fmt::format("|proxy {}:{}", *proxy.host, proxy.port);
   for (auto it = clients_.begin(); it != clients_.end(); ++it) {
     if (it->key == key) {
       clients_.splice(clients_.begin(), clients_, it);
@@ -88,6 +89,7 @@ PooledClient& ClientCache::get(const Url& url, const TlsOptions& tls) {
   PooledClient& pooled = clients_.emplace_front();
   pooled.key = key;
   pooled.client = make_client(url, tls);
+  if (proxy.host) pooled.client->set_proxy(*proxy.host, proxy.port);
   pooled.client->set_socket_options([this, p = &pooled](int fd) { hook_(*p, fd); });
   return pooled;
 }

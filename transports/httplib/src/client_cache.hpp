@@ -13,6 +13,7 @@
 
 #include "fetchpipe/transport.hpp"
 #include "fetchpipe/url.hpp"
+#include "proxy_selection.hpp"
 
 namespace fetchpipe::detail {
 
@@ -48,7 +49,8 @@ class ClientCache {
   // The client for this URL's origin and TLS settings, created and configured if needed:
   // keep-alive on, TCP_NODELAY on, redirects off (the pipeline follows them), the target sent
   // as given, certificate and host name verification per `tls`.
-  PooledClient& get(const Url& url, const TlsOptions& tls);
+  // With `proxy.host`, the client goes through that HTTP proxy (a separate client per proxy).
+  PooledClient& get(const Url& url, const TlsOptions& tls, const ProxyChoice& proxy);
   // Destroys a client whose connection was interrupted or failed; the next get() makes a new one.
   void discard(PooledClient& client);
 

@@ -90,7 +90,13 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
     return ExchangeResult{.error = ErrorKind::invalid_request, .message = url.error()};
   }
 
-  PooledClient& pooled = clients_.get(*url, ex.tls);
+  const ProxyChoice proxy = choose_proxy(settings_.proxy, *url);
+  if (!proxy.error.empty()) {
+    std::lock_guard lock(core_->mutex);
+    finish_locked(ex);
+    return ExchangeResult{.error = ErrorKind::invalid_request, .message = proxy.error};
+  }
+  PooledClient& pooled = clients_.get(*url, ex.tls, proxy);
   httplib::ClientImpl& client = *pooled.client;
   // cpp-httplib's timeouts are only a backstop behind the watchdog (see Options::timeout_margin).
   const nanoseconds remaining = ex.deadline - Clock::now();
@@ -102,6 +108,8 @@ ExchangeResult Worker::execute(HttplibExchange& ex) {
   client.set_read_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
   client.set_write_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
 
+  // Through a proxy, cpp-httplib 0.11 itself sends a plain-http target in absolute form and
+  // opens a CONNECT tunnel for https.
   httplib::Request request = to_httplib_request(*ex.request, *url);
   request.response_handler = [&](const httplib::Response& r) { return on_head(ex, r); };
   request.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "client_cache.hpp"
+#include "proxy_selection.hpp"
 #include "exchange_state.hpp"
 #include "raw_head.hpp"
 #include "read_tap.hpp"
@@ -17,6 +18,7 @@ namespace fetchpipe::detail {
 struct WorkerSettings {
   std::size_t clients = 16;                   // keep-alive clients kept (one per origin + TLS)
   std::chrono::milliseconds timeout_margin{250};  // added to cpp-httplib's backstop timeouts
+  ProxyConfig proxy{};                            // resolved once per transport
 };
 
 class Worker final : private ReadTap {
