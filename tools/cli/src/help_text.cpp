@@ -56,6 +56,9 @@ Batch mode (-i; then no URL and no -o):
 Transport:
   --transport curl|httplib     which transport runs the fetch (default curl)
   --cacert FILE                trust the CA certificates in FILE instead of the system store
+  -x, --proxy URL              http://, https:// or socks5:// proxy (httplib: http:// only);
+                               default: http_proxy, https_proxy/HTTPS_PROXY, all_proxy/ALL_PROXY
+  --noproxy LIST               hosts that bypass the proxy (comma list; * = all); default no_proxy
 Retries:
   --max-attempts N             attempts including the first; 1 = no retry (default 4; >= 1)
   --backoff-initial DUR        first backoff (default 100ms; 0ms allowed)
