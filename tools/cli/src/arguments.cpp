@@ -232,6 +232,9 @@ bool apply_batch_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item&
     const auto v = reader.value(item);
     if (v.find_first_of("\r\n") != std::string_view::npos) throw UsageError(fmt::format("--noproxy: not a host list, got '{}'", v));
     cmd.no_proxy = std::string(v);
+  } else if (is(item, "", "--compressed")) {
+    ArgReader::no_value(item);
+    cmd.compressed = true;
   } else if (is(item, "", "--fail-with-body")) {
     ArgReader::no_value(item);
     cmd.fail_with_body = true;

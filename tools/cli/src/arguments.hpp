@@ -51,6 +51,7 @@ struct GetCommand {
   // -x and --noproxy; nullopt = the environment (see the transports' options).
   std::optional<std::string> proxy{};
   std::optional<std::string> no_proxy{};
+  bool compressed = false;  // --compressed
 };
 
 // The parsed command, or the first problem found. Parsing goes on past a problem only to learn

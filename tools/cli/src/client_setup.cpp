@@ -8,7 +8,7 @@ namespace fetchpipe::cli {
 
 ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   ClientOptions options;
-  options.transport = make_transport(cmd.transport, parallelism, ProxySettings{cmd.proxy, cmd.no_proxy});
+  options.transport = make_transport(cmd.transport, parallelism, TransportSettings{cmd.proxy, cmd.no_proxy, cmd.compressed});
   options.retry_policy = std::make_shared<DefaultRetryPolicy>(cmd.retry);
   options.backoff_policy = std::make_shared<ExponentialBackoff>(cmd.backoff);
   // Inline: on_chunk then runs on the transport's thread, so a slow stdout or disk slows the

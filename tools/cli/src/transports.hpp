@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace fetchpipe::cli {
@@ -12,12 +14,14 @@ namespace fetchpipe::cli {
 // `parallelism` is how many exchanges the caller keeps in flight: the httplib transport needs a
 // worker thread for each (it blocks per request); the curl transport needs nothing for it.
 // -x and --noproxy; nullopt = the environment.
-struct ProxySettings {
-  std::optional<std::string> proxy{};
-  std::optional<std::string> no_proxy{};
+// What a `get` command line asks of the transport itself.
+struct TransportSettings {
+  std::optional<std::string> proxy{};     // -x; nullopt = the environment
+  std::optional<std::string> no_proxy{};  // --noproxy
+  bool compressed = false;                // --compressed: ask for and decode compressed bodies
 };
 
 [[nodiscard]] std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t parallelism = 1,
-                                                        const ProxySettings& proxy = {});
+                                                        const TransportSettings& settings = {});
 
 }  // namespace fetchpipe::cli

@@ -44,7 +44,8 @@ class ClientCache {
   // Installed as the socket_options hook of each client: (the client, httplib's new socket).
   using SocketHook = std::function<void(PooledClient&, int fd)>;
 
-  ClientCache(std::size_t capacity, SocketHook hook);
+  // `decompress`: clients decode Content-Encoding (gzip, deflate, br) before the body receiver.
+  ClientCache(std::size_t capacity, bool decompress, SocketHook hook);
 
   // The client for this URL's origin and TLS settings, created and configured if needed:
   // keep-alive on, TCP_NODELAY on, redirects off (the pipeline follows them), the target sent
@@ -56,6 +57,7 @@ class ClientCache {
 
  private:
   std::size_t capacity_;
+  bool decompress_;
   SocketHook hook_;
   std::list<PooledClient> clients_;  // most recently used first; stable addresses
 };

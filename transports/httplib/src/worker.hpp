@@ -19,6 +19,7 @@ struct WorkerSettings {
   std::size_t clients = 16;                   // keep-alive clients kept (one per origin + TLS)
   std::chrono::milliseconds timeout_margin{250};  // added to cpp-httplib's backstop timeouts
   ProxyConfig proxy{};                            // resolved once per transport
+  bool decompress = false;                        // Options::decompress
 };
 
 class Worker final : private ReadTap {

@@ -94,6 +94,12 @@ class CurlTransport final : public Transport {
     // Hosts that bypass the proxy (CURLOPT_NOPROXY): a comma list, or "*". nullopt (default) =
     // no_proxy or NO_PROXY.
     std::optional<std::string> no_proxy{};
+    // Ask for compressed bodies and decode them (CURLOPT_ACCEPT_ENCODING): "" = every coding this
+    // libcurl decodes (gzip, deflate, br, zstd on Debian 12), or a list such as "gzip, br".
+    // max_body_bytes then counts decoded bytes, and decoding stops as soon as it is passed; the
+    // head handed on has no Content-Length or Content-Encoding. nullopt (default) = off: the
+    // body is delivered as sent, and no Accept-Encoding is added.
+    std::optional<std::string> accept_encoding{};
   };
 
   // Counters, for tests and benchmarks. Read from any thread; values may lag by one loop pass.

@@ -86,6 +86,12 @@ class HttplibTransport final : public Transport {
     // Hosts that bypass the proxy: a comma list of names (each matching itself and the names
     // below it) or addresses, or "*". nullopt (default) = no_proxy or NO_PROXY.
     std::optional<std::string> no_proxy{};
+    // Ask for compressed bodies ("Accept-Encoding: gzip, deflate, br" unless the request sets
+    // its own) and let cpp-httplib decode them (Debian's build has zlib and brotli; it cannot
+    // decode zstd). max_body_bytes then counts decoded bytes, and decoding stops as soon as it is
+    // passed; the head handed on has no Content-Length or Content-Encoding. Default off: the
+    // body is delivered as sent.
+    bool decompress = false;
   };
 
   // Starts the workers and the watchdog. Throws std::invalid_argument naming the bad option.
