@@ -59,6 +59,8 @@ Transport:
   -x, --proxy URL              http://, https:// or socks5:// proxy (httplib: http:// only);
                                default: http_proxy, https_proxy/HTTPS_PROXY, all_proxy/ALL_PROXY
   --noproxy LIST               hosts that bypass the proxy (comma list; * = all); default no_proxy
+  --compressed                 ask for gzip, deflate, br (and zstd on curl) and decode the body;
+                               --max-body-size then counts decoded bytes
 Retries:
   --max-attempts N             attempts including the first; 1 = no retry (default 4; >= 1)
   --backoff-initial DUR        first backoff (default 100ms; 0ms allowed)
