@@ -25,6 +25,7 @@
 #include "batch_report.hpp"
 #include "client_setup.hpp"
 #include "exit_codes.hpp"
+#include "fail_with_body.hpp"
 #include "fd_io.hpp"
 #include "line_reader.hpp"
 #include "safe_name.hpp"
@@ -63,6 +64,7 @@ struct InputQueue {
 struct Job {
   std::uint64_t line = 0;
   std::string url;
+  std::string method;
   std::unique_ptr<BatchBody> body;
   Clock::time_point start{};
   std::mutex mutex;
@@ -250,6 +252,7 @@ class BatchRun {
     Job* j = job.get();
     j->line = line.number;
     j->url = std::move(parsed.url);
+    j->method = parsed.job.request.method;
     j->body = std::move(std::get<0>(body));
     j->start = Clock::now();
     {
@@ -330,6 +333,7 @@ class BatchRun {
     }
     j.body->discard();  // no-op after a commit
     if (fr.outcome != FetchReport::Outcome::success) r.bytes = 0;  // nothing of it was kept
+    fail_non_2xx(fr, j.method, j.url);  // --fail-with-body: the file stays, the line fails
     r.outcome = fr.outcome;
     r.status = fr.status;
     r.error_kind = fr.error_kind;

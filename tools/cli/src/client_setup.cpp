@@ -2,6 +2,7 @@
 
 #include <fetchpipe/executor.hpp>
 
+#include "fail_with_body.hpp"
 #include "transports.hpp"
 
 namespace fetchpipe::cli {
@@ -10,6 +11,10 @@ ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   ClientOptions options;
   options.transport = make_transport(cmd.transport, parallelism, TransportSettings{cmd.proxy, cmd.no_proxy, cmd.compressed});
   options.retry_policy = std::make_shared<DefaultRetryPolicy>(cmd.retry);
+  if (cmd.fail_with_body) {
+    options.retry_policy = std::make_shared<FailWithBodyPolicy>(options.retry_policy, cmd.retry.retry_on_statuses,
+                                                                cmd.retry.max_attempts);
+  }
   options.backoff_policy = std::make_shared<ExponentialBackoff>(cmd.backoff);
   // Inline: on_chunk then runs on the transport's thread, so a slow stdout or disk slows the
   // transfer itself (TCP flow control) instead of queueing chunks in memory. The pipeline

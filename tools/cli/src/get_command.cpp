@@ -18,6 +18,7 @@
 #include "client_setup.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "fail_with_body.hpp"
 #include "fd_io.hpp"
 #include "help_text.hpp"
 #include "output_file.hpp"
@@ -205,6 +206,8 @@ class GetRun {
   int finish(FetchReport report) {
     report.transport = cmd_.transport;
     report.elapsed = std::chrono::steady_clock::now() - start_;
+    const bool non_2xx_body = report.outcome == FetchReport::Outcome::success && report.status &&
+                              (*report.status < 200 || *report.status >= 300);
     std::optional<std::string> sink_error;
     int signo = 0;
     std::size_t attempts_printed = 0;
@@ -234,6 +237,8 @@ class GetRun {
       report.reason = GiveUpReason::not_retryable;
     }
     if (file_) file_->discard();  // no-op after a commit
+    // --fail-with-body: the body is written (and -o kept), and the fetch is the failure it is.
+    if (non_2xx_body) fail_non_2xx(report, cmd_.request.method, cmd_.request.url);
 
     int code = kExitSuccess;
     switch (report.outcome) {

@@ -43,6 +43,7 @@ Output:
   --json                       one JSON object as the last line of stderr (outcome, status, error,
                                reason, attempts, elapsed_ms, bytes, transport)
   -v, --verbose                one line per attempt on stderr: status or error, duration, backoff
+  --fail-with-body             also write the body of a final non-2xx response (exit code stays 3)
 Batch mode (-i; then no URL and no -o):
   -i, --input-file FILE|-      fetch every URL listed in FILE (- = stdin): one URL or JSON object
                                {"url","output","method","headers","data"} per line; # comments
