@@ -3,6 +3,7 @@ find_package(Threads REQUIRED)
 find_package(fmt 9 REQUIRED)
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
+find_package(ZLIB REQUIRED)  # the fault server's /gzip endpoint
 find_package(PkgConfig REQUIRED)
 # Debian ships cpp-httplib as a compiled library; its pkg-config Cflags (OpenSSL, zlib, brotli
 # support) must match how the .so was built, or class layouts differ.

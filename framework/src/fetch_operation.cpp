@@ -493,7 +493,9 @@ bool FetchOperation::on_body(std::string_view chunk) {
 }
 
 bool FetchOperation::can_resume_locked() const {
-  return core_.options.resume && resume_validator_ && sink_bytes_ > 0 && request_.method == "GET";
+  // A request with its own Range asked for a part of the resource itself: not ours to continue.
+  return core_.options.resume && resume_validator_ && sink_bytes_ > 0 && request_.method == "GET" &&
+         !request_.headers.contains("Range");
 }
 
 // An accepted head: whether it continues what this attempt asked for, and what it offers the next.

@@ -21,6 +21,7 @@
 #include "child_process.hpp"
 #include "cli_support.hpp"
 #include "mini_json.hpp"
+#include "temp_dir.hpp"
 
 namespace fetchpipe::test {
 namespace {
@@ -34,15 +35,6 @@ std::vector<std::string> cli(std::initializer_list<std::string> args) {
   std::vector<std::string> argv{kCli};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
-}
-
-bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);  // polling a condition with a deadline, not a barrier
-  }
-  return true;
 }
 
 class CliTest : public ::testing::Test {

@@ -122,6 +122,18 @@ TEST(ClientResume, NothingIsResumedWithoutAValidatorOrWhenTurnedOff) {
   }
 }
 
+TEST(ClientResume, ARequestWithItsOwnRangeIsNeverResumed) {
+  VirtualClient v;
+  v.memory->script(kUrl, {cut_after_first_half(), Scripted::ok("aaaabbbb")});
+  Client client(quick(v));
+  Recorder r;
+  client.fetch({.url = kUrl, .headers = {{"Range", "bytes=0-7"}}}, r.streaming(true));
+  v.advance(100ms);
+  ASSERT_TRUE(r.response);
+  EXPECT_EQ(v.memory->requests(kUrl)[1].headers.get("Range"), "bytes=0-7");
+  EXPECT_FALSE(v.memory->requests(kUrl)[1].headers.get("If-Range"));
+}
+
 TEST(ClientResume, A206FromTheWrongByteIsRefusedAndTheNextAttemptStartsOver) {
   VirtualClient v;
   v.memory->script(kUrl, {cut_after_first_half(), partial("bytes 2-7/8", "aabbbb"), Scripted::ok("aaaabbbb")});

@@ -100,7 +100,7 @@ struct ClientOptions {
   // strong ETag or a Last-Modified date) from the byte the sink holds, with Range and If-Range,
   // instead of starting over: a 206 from that byte continues the body (no on_rewind), a 200
   // means the resource changed (on_rewind if set, else the fetch fails with reason committed).
-  // Default true.
+  // A request that sets its own Range header is never resumed. Default true.
   bool resume = true;
   TlsOptions tls;
   // Per-origin limit on the extra load retries add. Default (empty): a TokenRetryBudget of this

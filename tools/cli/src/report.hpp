@@ -3,11 +3,13 @@
 #pragma once
 
 #include <fetchpipe/error.hpp>
+#include <fetchpipe/response.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fetchpipe::cli {
@@ -26,6 +28,13 @@ struct FetchReport {
   std::uint64_t bytes = 0;
   std::string transport{};
 };
+
+// "success", "failure", "cancelled".
+[[nodiscard]] std::string_view outcome_name(FetchReport::Outcome outcome) noexcept;
+
+// What the library's terminal callbacks carry, as a report (transport, elapsed, bytes unset).
+[[nodiscard]] FetchReport report_from_response(Response response);
+[[nodiscard]] FetchReport report_from_error(Error error, FetchReport::Outcome outcome);
 
 // The report for input rejected before anything was sent (exit 2).
 [[nodiscard]] FetchReport usage_error_report(std::string message, std::string transport);

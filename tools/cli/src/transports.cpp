@@ -10,10 +10,20 @@
 
 namespace fetchpipe::cli {
 
-std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t parallelism) {
-  if (name == "curl") return std::make_shared<CurlTransport>();
+std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t parallelism,
+                                          const TransportSettings& settings) {
+  if (name == "curl") {
+    CurlTransport::Options options;
+    options.proxy = settings.proxy;
+    options.no_proxy = settings.no_proxy;
+    if (settings.compressed) options.accept_encoding = "";
+    return std::make_shared<CurlTransport>(options);
+  }
   if (name == "httplib") {
     HttplibTransport::Options options;
+    options.proxy = settings.proxy;
+    options.no_proxy = settings.no_proxy;
+    options.decompress = settings.compressed;
     options.workers = std::max<std::size_t>(parallelism, 1);
     return std::make_shared<HttplibTransport>(options);
   }

@@ -1,5 +1,6 @@
 #include "endpoints.hpp"
 
+#include "compressed_body.hpp"
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -92,6 +93,22 @@ Plan bytes(const RequestInfo& request) {
   plan.pattern_bytes = static_cast<std::uint64_t>(
       int_param(request, "n", 1024, 0, std::numeric_limits<std::int64_t>::max()));
   plan.chunked = int_param(request, "chunked", 0, 0, 1) == 1;
+  return plan;
+}
+
+// /gzip?n=N&coding=gzip|deflate&fill=pattern|zeros: N bytes compressed, Content-Encoding set,
+// Content-Length the compressed size. fill=zeros with a large N is a decompression bomb.
+Plan compressed(const RequestInfo& request) {
+  const std::string* coding = request.param("coding");
+  const bool deflate = coding != nullptr && *coding == "deflate";
+  const auto n = static_cast<std::uint64_t>(int_param(request, "n", 1024, 0, std::int64_t{1} << 30));
+  const std::string* fill = request.param("fill");
+  auto body = detail::compressed_body(deflate ? detail::Coding::deflate : detail::Coding::gzip, n,
+                                      fill != nullptr && *fill == "zeros");
+  if (!body) return text(500, "compression failed\n");
+  Plan plan = text(200, std::move(*body));
+  plan.content_type = "application/octet-stream";
+  plan.headers.push_back({"Content-Encoding", deflate ? "deflate" : "gzip"});
   return plan;
 }
 
@@ -369,6 +386,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
 
   if (path == "/fixed") return fixed();
   if (path == "/bytes") return bytes(request);
+  if (path == "/gzip") return compressed(request);
   if (path == "/status") return status(request);
   if (path == "/flaky") return flaky(request, seen);
   if (path == "/delay") return delay(request);
@@ -396,6 +414,7 @@ std::string endpoint_summary() {
   return "  /fixed                                   200 \"hello from fetchpipe\\n\" (benchmark "
          "path)\n"
          "  /bytes?n=N&chunked=0|1                   N pattern bytes, Content-Length or chunked\n"
+         "  /gzip?n=N&coding=gzip|deflate&fill=zeros N bytes (pattern or zeros) compressed\n"
          "  /status?code=C&retry_after=V&bytes=N     status C, Retry-After V verbatim; N pattern bytes\n"
          "  /flaky?key=K&fail=N&status=S&retry_after=V&fault=reset|truncate|hang\n"
          "                                           first N requests for K fail, then 200\n"

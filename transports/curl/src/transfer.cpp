@@ -228,6 +228,15 @@ void Transfer::cancel() {
 
 bool fire_head(Transfer& t) {
   t.head_fired = true;
+  // libcurl hands on the decoded body: the encoded length would not match it (the pipeline checks
+  // Content-Length against the bytes it receives), and the coding no longer applies.
+  if (t.decoding) {
+    const auto coding = t.head.headers.get("Content-Encoding");
+    if (coding && !iequals(*coding, "identity")) {
+      t.head.headers.remove("Content-Length");
+      t.head.headers.remove("Content-Encoding");
+    }
+  }
   try {
     t.observer->on_head(std::move(t.head));
   } catch (...) {
@@ -286,6 +295,14 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
     FETCHPIPE_SET(CURLOPT_TCP_KEEPINTVL, static_cast<long>(options.tcp_keepalive_interval.count()));
   }
   if (!options.user_agent.empty()) FETCHPIPE_SET(CURLOPT_USERAGENT, options.user_agent.c_str());
+  if (options.accept_encoding) {
+    // "" = every coding this libcurl decodes (Debian's 7.88: gzip, deflate, br, zstd).
+    FETCHPIPE_SET(CURLOPT_ACCEPT_ENCODING, options.accept_encoding->c_str());
+    t.decoding = true;
+  }
+  // Unset, libcurl reads the proxy environment itself; the httplib transport mirrors its rules.
+  if (options.proxy) FETCHPIPE_SET(CURLOPT_PROXY, options.proxy->c_str());
+  if (options.no_proxy) FETCHPIPE_SET(CURLOPT_NOPROXY, options.no_proxy->c_str());
   if (t.spec.max_body_bytes && request.method != "HEAD") {
     // Refuses early when Content-Length says too much; chunked bodies are counted in on_write.
     // Not for HEAD: its Content-Length describes a body that is never sent.

@@ -69,6 +69,7 @@ class Transfer final : public Exchange, public std::enable_shared_from_this<Tran
   TimePoint started;                  // when the loop took the start command
   ResponseHead head;                  // the response head being parsed
   bool head_complete = false;         // the blank line after a final (non-1xx) head was seen
+  bool decoding = false;              // libcurl decodes Content-Encoding (Options::accept_encoding)
   bool head_fired = false;            // on_head was called
   bool stall_armed = false;           // stall clock running (from when the request is sent)
   bool request_sent = false;          // the connection was ready and the request went out

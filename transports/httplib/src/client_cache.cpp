@@ -46,9 +46,6 @@ std::unique_ptr<httplib::ClientImpl> make_client(const Url& url, const TlsOption
   client->set_follow_location(false);
   // The target was validated and is sent as given, not re-encoded.
   client->set_url_encode(false);
-  // Deliver the bytes as sent: max_body_bytes and Content-Length describe the wire, and the
-  // request decides about Accept-Encoding.
-  client->set_decompress(false);
   return client;
 }
 
@@ -73,11 +70,12 @@ void PooledClient::release_closed_socket() {
   }
 }
 
-ClientCache::ClientCache(std::size_t capacity, SocketHook hook)
-    : capacity_(capacity), hook_(std::move(hook)) {}
+ClientCache::ClientCache(std::size_t capacity, bool decompress, SocketHook hook)
+    : capacity_(capacity), decompress_(decompress), hook_(std::move(hook)) {}
 
-PooledClient& ClientCache::get(const Url& url, const TlsOptions& tls) {
-  const std::string key = cache_key(url, tls);
+PooledClient& ClientCache::get(const Url& url, const TlsOptions& tls, const ProxyChoice& proxy) {
+  std::string key = cache_key(url, tls);
+  if (proxy.host) key += fmt::format("|proxy {}:{}", *proxy.host, proxy.port);
   for (auto it = clients_.begin(); it != clients_.end(); ++it) {
     if (it->key == key) {
       clients_.splice(clients_.begin(), clients_, it);
@@ -88,6 +86,9 @@ PooledClient& ClientCache::get(const Url& url, const TlsOptions& tls) {
   PooledClient& pooled = clients_.emplace_front();
   pooled.key = key;
   pooled.client = make_client(url, tls);
+  if (proxy.host) pooled.client->set_proxy(*proxy.host, proxy.port);
+  // Off by default: max_body_bytes and Content-Length then describe the wire.
+  pooled.client->set_decompress(decompress_);
   pooled.client->set_socket_options([this, p = &pooled](int fd) { hook_(*p, fd); });
   return pooled;
 }

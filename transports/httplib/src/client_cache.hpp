@@ -13,6 +13,7 @@
 
 #include "fetchpipe/transport.hpp"
 #include "fetchpipe/url.hpp"
+#include "proxy_selection.hpp"
 
 namespace fetchpipe::detail {
 
@@ -43,17 +44,20 @@ class ClientCache {
   // Installed as the socket_options hook of each client: (the client, httplib's new socket).
   using SocketHook = std::function<void(PooledClient&, int fd)>;
 
-  ClientCache(std::size_t capacity, SocketHook hook);
+  // `decompress`: clients decode Content-Encoding (gzip, deflate, br) before the body receiver.
+  ClientCache(std::size_t capacity, bool decompress, SocketHook hook);
 
   // The client for this URL's origin and TLS settings, created and configured if needed:
   // keep-alive on, TCP_NODELAY on, redirects off (the pipeline follows them), the target sent
   // as given, certificate and host name verification per `tls`.
-  PooledClient& get(const Url& url, const TlsOptions& tls);
+  // With `proxy.host`, the client goes through that HTTP proxy (a separate client per proxy).
+  PooledClient& get(const Url& url, const TlsOptions& tls, const ProxyChoice& proxy);
   // Destroys a client whose connection was interrupted or failed; the next get() makes a new one.
   void discard(PooledClient& client);
 
  private:
   std::size_t capacity_;
+  bool decompress_;
   SocketHook hook_;
   std::list<PooledClient> clients_;  // most recently used first; stable addresses
 };

@@ -51,7 +51,9 @@ struct HttplibTransport::Impl {
   explicit Impl(const Options& options) {
     core->running.resize(options.workers);
     const detail::WorkerSettings settings{.clients = options.clients_per_worker,
-                                          .timeout_margin = options.timeout_margin};
+                                          .timeout_margin = options.timeout_margin,
+                                          .proxy = detail::ProxyConfig::resolve(options.proxy, options.no_proxy),
+                                          .decompress = options.decompress};
     for (std::size_t i = 0; i < options.workers; ++i) {
       workers.push_back(std::make_unique<detail::Worker>(core, i, settings));
     }

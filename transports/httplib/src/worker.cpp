@@ -47,7 +47,8 @@ Worker::Worker(std::shared_ptr<Core> core, std::size_t slot, WorkerSettings sett
     : core_(std::move(core)),
       slot_(slot),
       settings_(settings),
-      clients_(settings.clients, [this](PooledClient& client, int fd) { on_socket(client, fd); }) {}
+      clients_(settings.clients, settings.decompress,
+               [this](PooledClient& client, int fd) { on_socket(client, fd); }) {}
 
 void Worker::run() {
   while (auto ex = next_exchange()) {
@@ -100,7 +101,13 @@ ExchangeResult Worker::run(HttplibExchange& ex) {
     return ExchangeResult{.error = ErrorKind::invalid_request, .message = url.error()};
   }
 
-  PooledClient& pooled = clients_.get(*url, ex.tls);
+  const ProxyChoice proxy = choose_proxy(settings_.proxy, *url);
+  if (!proxy.error.empty()) {
+    std::lock_guard lock(core_->mutex);
+    finish_locked(ex);
+    return ExchangeResult{.error = ErrorKind::invalid_request, .message = proxy.error};
+  }
+  PooledClient& pooled = clients_.get(*url, ex.tls, proxy);
   httplib::ClientImpl& client = *pooled.client;
   // cpp-httplib's timeouts are only a backstop behind the watchdog (see Options::timeout_margin).
   const nanoseconds remaining = ex.deadline - Clock::now();
@@ -112,7 +119,12 @@ ExchangeResult Worker::run(HttplibExchange& ex) {
   client.set_read_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
   client.set_write_timeout(at_least_1ms(io_limit + settings_.timeout_margin));
 
+  // Through a proxy, cpp-httplib 0.11 itself sends a plain-http target in absolute form and
+  // opens a CONNECT tunnel for https.
   httplib::Request request = to_httplib_request(*ex.request, *url);
+  if (settings_.decompress && !ex.request->headers.contains("Accept-Encoding")) {
+    request.headers.emplace("Accept-Encoding", "gzip, deflate, br");  // what Debian's cpp-httplib decodes
+  }
   request.response_handler = [&](const httplib::Response& r) { return on_head(ex, r); };
   request.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
     return on_body(ex, data, size);
@@ -222,7 +234,17 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
       }
       return stop_from_hook(ex, StopReason::unfaithful_head, faithful.refusal);
     }
-    const auto declared = declared_body_length(*ex.request, response);
+    auto declared = declared_body_length(*ex.request, response);
+    // cpp-httplib decodes the body: the encoded length would not match what the observer gets
+    // (and the limit counts decoded bytes, checked as they come), and the coding no longer applies.
+    if (settings_.decompress) {
+      const auto coding = faithful.head->headers.get("Content-Encoding");
+      if (coding && !iequals(*coding, "identity")) {
+        faithful.head->headers.remove("Content-Length");
+        faithful.head->headers.remove("Content-Encoding");
+        declared.reset();
+      }
+    }
     head_delivered_ = true;
     // The head was parsed once its last byte arrived; for the first byte's time that is the best
     // cpp-httplib lets us see.

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "client_cache.hpp"
+#include "proxy_selection.hpp"
 #include "exchange_state.hpp"
 #include "raw_head.hpp"
 #include "read_tap.hpp"
@@ -18,6 +19,8 @@ namespace fetchpipe::detail {
 struct WorkerSettings {
   std::size_t clients = 16;                   // keep-alive clients kept (one per origin + TLS)
   std::chrono::milliseconds timeout_margin{250};  // added to cpp-httplib's backstop timeouts
+  ProxyConfig proxy{};                            // resolved once per transport
+  bool decompress = false;                        // Options::decompress
 };
 
 class Worker final : private ReadTap {

@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -86,6 +87,19 @@ class CurlTransport final : public Transport {
     // Easy handles kept for reuse after their exchange ends; more are freed. Each costs a few KiB
     // plus its receive buffer (16 KiB). Default 256.
     std::size_t max_pooled_handles = 256;
+    // The proxy for every exchange (CURLOPT_PROXY): "http://", "https://" or "socks5://host[:port]".
+    // "" = none. nullopt (default) = libcurl reads the environment: http_proxy (lower case only),
+    // https_proxy or HTTPS_PROXY, all_proxy or ALL_PROXY.
+    std::optional<std::string> proxy{};
+    // Hosts that bypass the proxy (CURLOPT_NOPROXY): a comma list, or "*". nullopt (default) =
+    // no_proxy or NO_PROXY.
+    std::optional<std::string> no_proxy{};
+    // Ask for compressed bodies and decode them (CURLOPT_ACCEPT_ENCODING): "" = every coding this
+    // libcurl decodes (gzip, deflate, br, zstd on Debian 12), or a list such as "gzip, br".
+    // max_body_bytes then counts decoded bytes, and decoding stops as soon as it is passed; the
+    // head handed on has no Content-Length or Content-Encoding. nullopt (default) = off: the
+    // body is delivered as sent, and no Accept-Encoding is added.
+    std::optional<std::string> accept_encoding{};
   };
 
   // Counters, for tests and benchmarks. Read from any thread; values may lag by one loop pass.

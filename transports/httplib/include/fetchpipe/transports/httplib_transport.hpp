@@ -57,6 +57,8 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <optional>
 #include <string_view>
 
 #include "fetchpipe/transport.hpp"
@@ -76,6 +78,20 @@ class HttplibTransport final : public Transport {
     // before the deadline) plus this margin, so they only act as a backstop and the watchdog's
     // classification wins. Default 250 ms; must not be negative.
     std::chrono::milliseconds timeout_margin{250};
+    // The proxy for every exchange: "http://host[:port]" (cpp-httplib speaks only to an HTTP
+    // proxy; an https:// target goes through a CONNECT tunnel). "" = none. nullopt (default) =
+    // the environment, as libcurl reads it: http_proxy (lower case only), https_proxy or
+    // HTTPS_PROXY, all_proxy or ALL_PROXY; read once, when the transport is made.
+    std::optional<std::string> proxy{};
+    // Hosts that bypass the proxy: a comma list of names (each matching itself and the names
+    // below it) or addresses, or "*". nullopt (default) = no_proxy or NO_PROXY.
+    std::optional<std::string> no_proxy{};
+    // Ask for compressed bodies ("Accept-Encoding: gzip, deflate, br" unless the request sets
+    // its own) and let cpp-httplib decode them (Debian's build has zlib and brotli; it cannot
+    // decode zstd). max_body_bytes then counts decoded bytes, and decoding stops as soon as it is
+    // passed; the head handed on has no Content-Length or Content-Encoding. Default off: the
+    // body is delivered as sent.
+    bool decompress = false;
   };
 
   // Starts the workers and the watchdog. Throws std::invalid_argument naming the bad option.

@@ -1,0 +1,82 @@
+// --fail-with-body: the body of a final non-2xx response is written (stdout, -o, batch files),
+// the exit code stays 3; retried statuses and redirects are unchanged.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fetchpipe/tools/fault_server.hpp>
+
+#include "child_process.hpp"
+#include "mini_json.hpp"
+#include "temp_dir.hpp"
+
+namespace fetchpipe::test {
+namespace {
+
+using namespace std::chrono_literals;
+const std::string kCli = FETCHPIPE_CLI_PATH;
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream all;
+  all << in.rdbuf();
+  return all.str();
+}
+
+class FailWithBodyTest : public ::testing::Test {
+ protected:
+  tools::FaultServer server_;
+  TempDir dir_;
+};
+
+TEST_F(FailWithBodyTest, BodyOnStdout_Exit3) {
+  const auto without = run_child({kCli, "get", server_.url("/status?code=404")});
+  EXPECT_EQ(without.exit_code, 3);
+  EXPECT_TRUE(without.out.empty());
+  const auto r = run_child({kCli, "get", "--fail-with-body", "--json", server_.url("/status?code=404")});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.out, "status 404\n");
+  const auto report = parse_json(r.last_err_line());
+  ASSERT_TRUE(report) << r.err;
+  EXPECT_EQ((*report)["outcome"].string(), "failure");
+  EXPECT_EQ((*report)["status"].number(), 404);
+  EXPECT_EQ((*report)["error"]["kind"].string(), "http_status");
+  EXPECT_EQ((*report)["bytes"].number(), 11);
+}
+
+TEST_F(FailWithBodyTest, BodyToTheOutputFile_Httplib) {
+  const auto file = dir_.path() / "page";
+  const auto r = run_child({kCli, "get", "--fail-with-body", "--transport", "httplib", "-o", file.string(),
+                            server_.url("/status?code=410")});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(slurp(file), "status 410\n");
+}
+
+TEST_F(FailWithBodyTest, RetriedStatusesAreStillRetried) {
+  const auto r = run_child({kCli, "get", "--fail-with-body", "--backoff-initial", "1ms",
+                            server_.url("/flaky?key=r&fail=2&status=503")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(server_.count("r"), 3);
+}
+
+TEST_F(FailWithBodyTest, BatchKeepsTheFileAndFailsTheLine) {
+  const auto input = dir_.path() / "in";
+  std::ofstream(input) << server_.url("/status?code=403") << "\n";
+  const auto out = dir_.path() / "out";
+  const auto r = run_child({kCli, "get", "-i", input.string(), "--output-dir", out.string(), "--fail-with-body"});
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  const auto line = parse_json(r.out);
+  ASSERT_TRUE(line) << r.out;
+  EXPECT_EQ((*line)["outcome"].string(), "failure");
+  EXPECT_EQ((*line)["error"]["kind"].string(), "http_status");
+  EXPECT_EQ((*line)["output"].string(), (out / "status").string());
+  EXPECT_EQ(slurp(out / "status"), "status 403\n");
+}
+
+}  // namespace
+}  // namespace fetchpipe::test
