@@ -113,8 +113,8 @@ class GetRun {
       report.attempts = std::move(r.attempts);
       complete(std::move(report));
     };
-    cb.on_failure = [this](Error e) { complete(report_from(std::move(e), FetchReport::Outcome::failure)); };
-    cb.on_cancel = [this](Error e) { complete(report_from(std::move(e), FetchReport::Outcome::cancelled)); };
+    cb.on_failure = [this](Error e) { complete(report_from_error(std::move(e), FetchReport::Outcome::failure)); };
+    cb.on_cancel = [this](Error e) { complete(report_from_error(std::move(e), FetchReport::Outcome::cancelled)); };
     cb.on_attempt = [this](const AttemptRecord& record) {
       if (cmd_.verbose) fmt::print(stderr, "* {}\n", describe_attempt(record));
       std::lock_guard lock(state_.mutex);
@@ -125,17 +125,6 @@ class GetRun {
     // reached stdout (reason `committed`): bytes a pipe has taken cannot be taken back.
     if (file_) cb.on_rewind = [this] { rewind(); };
     return cb;
-  }
-
-  FetchReport report_from(Error e, FetchReport::Outcome outcome) {
-    FetchReport report;
-    report.outcome = outcome;
-    report.status = e.status;
-    report.error_kind = std::string(to_string(e.kind));
-    report.error_message = std::move(e.message);
-    report.reason = e.reason;
-    report.attempts = std::move(e.attempts);
-    return report;
   }
 
   void write_chunk(std::string_view chunk) {

@@ -9,6 +9,10 @@ Usage:
   fetchpipe serve [--host H] [--port N]   run the fault-injecting test server until SIGINT/SIGTERM
   fetchpipe bench [options]               throughput benchmark, against the embedded server by default
   fetchpipe demo                          a short guided tour against the embedded server
+  fetchpipe enqueue --redis URL --stream NAME (-i FILE | URL...)
+                                          add jobs to a Redis stream, for workers on many machines
+  fetchpipe worker --redis URL --stream NAME [options]
+                                          run the jobs of a Redis stream; results on NAME:results
   fetchpipe --help | --version
   fetchpipe COMMAND --help                the options of one command
 

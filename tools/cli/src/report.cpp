@@ -19,6 +19,17 @@ std::string_view outcome_name(FetchReport::Outcome outcome) {
 
 }  // namespace
 
+FetchReport report_from_error(Error e, FetchReport::Outcome outcome) {
+  FetchReport report;
+  report.outcome = outcome;
+  report.status = e.status;
+  report.error_kind = std::string(to_string(e.kind));
+  report.error_message = std::move(e.message);
+  report.reason = e.reason;
+  report.attempts = std::move(e.attempts);
+  return report;
+}
+
 FetchReport usage_error_report(std::string message, std::string transport) {
   FetchReport report;
   report.outcome = FetchReport::Outcome::failure;

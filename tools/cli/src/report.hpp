@@ -27,6 +27,9 @@ struct FetchReport {
   std::string transport{};
 };
 
+// The report of a fetch that ended with `e` (a failure or a cancel).
+[[nodiscard]] FetchReport report_from_error(Error e, FetchReport::Outcome outcome);
+
 // The report for input rejected before anything was sent (exit 2).
 [[nodiscard]] FetchReport usage_error_report(std::string message, std::string transport);
 

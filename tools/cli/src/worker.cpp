@@ -1,0 +1,440 @@
+#include "worker.hpp"
+
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+#include <fetchpipe/executor.hpp>
+
+#include "job_fetch.hpp"
+#include "job_line.hpp"
+#include "json_writer.hpp"
+#include "output_name.hpp"
+#include "signals.hpp"
+#include "text.hpp"
+#include "transports.hpp"
+
+namespace fetchpipe::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kBackoffFirst{100};
+constexpr milliseconds kBackoffMax{5000};
+// How long XREADGROUP may block: short while fetches run, so their results are recorded
+// promptly; longer when idle, to spare Redis. Either way a signal is seen within it.
+constexpr milliseconds kBlockBusy{50};
+constexpr milliseconds kBlockIdle{500};
+// After the drain timeout cancelled what was left, how long the cancels get to report.
+constexpr milliseconds kCancelGrace{2000};
+// After the drain, how long recording the last results may take (Redis may be away).
+constexpr milliseconds kFinalRecord{3000};
+constexpr int kMaxNameTries = 1000;
+
+void say(std::string_view message) {
+  fmt::print(stderr, "fetchpipe: worker: {}\n", printable(message));
+  std::fflush(stderr);
+}
+
+std::string error_json(const FetchReport& r) {
+  if (r.error_kind.empty()) return {};
+  JsonWriter w;
+  w.begin_object().key("kind").value(r.error_kind).key("message").value(r.error_message).end_object();
+  return w.str();
+}
+
+std::string_view outcome_name(FetchReport::Outcome o) {
+  switch (o) {
+    case FetchReport::Outcome::success: return "success";
+    case FetchReport::Outcome::failure: return "failure";
+    case FetchReport::Outcome::cancelled: return "cancelled";
+  }
+  return "failure";
+}
+
+// The fields of NAME:results. A value that would be null in JSON is the empty string.
+queue::Fields result_fields(const JobResult& j, const std::string& consumer) {
+  const FetchReport& r = j.report;
+  return {{"id", j.id},
+          {"outcome", std::string(outcome_name(r.outcome))},
+          {"status", r.status ? std::to_string(*r.status) : std::string{}},
+          {"error", error_json(r)},
+          {"reason", r.reason && r.outcome != FetchReport::Outcome::success ? std::string(to_string(*r.reason)) : std::string{}},
+          {"attempts", std::to_string(r.attempts.size())},
+          {"elapsed_ms", std::to_string(to_ms(r.elapsed))},
+          {"bytes", std::to_string(r.bytes)},
+          {"output", j.output},
+          {"consumer", consumer}};
+}
+
+std::string result_json(const JobResult& j, const std::string& consumer) {
+  const FetchReport& r = j.report;
+  JsonWriter w;
+  w.begin_object().key("id").value(j.id).key("outcome").value(outcome_name(r.outcome)).key("status").value(r.status);
+  w.key("error");
+  if (r.error_kind.empty()) {
+    w.null();
+  } else {
+    w.begin_object().key("kind").value(r.error_kind).key("message").value(r.error_message).end_object();
+  }
+  w.key("reason");
+  if (r.reason && r.outcome != FetchReport::Outcome::success) w.value(to_string(*r.reason)); else w.null();
+  w.key("attempts").value(static_cast<std::uint64_t>(r.attempts.size()));
+  w.key("elapsed_ms").value(static_cast<std::int64_t>(to_ms(r.elapsed)));
+  w.key("bytes").value(r.bytes);
+  w.key("output");
+  if (j.output.empty()) w.null(); else w.value(j.output);
+  w.key("consumer").value(consumer).end_object();
+  return w.str();
+}
+
+ClientOptions client_options(const WorkerCommand& cmd) {
+  const GetCommand& f = cmd.fetch;
+  ClientOptions options;
+  options.transport = make_transport(f.transport, static_cast<std::size_t>(cmd.jobs));
+  options.retry_policy = std::make_shared<DefaultRetryPolicy>(f.retry);
+  options.backoff_policy = std::make_shared<ExponentialBackoff>(f.backoff);
+  // Inline, as in `get`: a slow disk slows the transfer instead of queueing chunks in memory.
+  options.callback_executor = std::make_shared<InlineExecutor>();
+  options.timeouts = f.timeouts;
+  options.max_redirects = f.max_redirects;
+  options.max_body_bytes = f.max_body_bytes;
+  options.tls.ca_file = f.cacert;
+  options.admission.max_per_origin = cmd.max_per_host;
+  return options;
+}
+
+class WorkerLoop {
+ public:
+  explicit WorkerLoop(WorkerCommand cmd)
+      : cmd_(std::move(cmd)),
+        queue_(cmd_.endpoint, cmd_.names,
+               queue::JobQueueOptions{.claim_after = cmd_.claim_after, .max_deliveries = cmd_.max_deliveries}),
+        client_(client_options(cmd_)) {}
+
+  int run() {
+    SignalWatcher watcher([this](int signo) { on_signal(signo); });
+    const int code = serve();
+    if (code != kRunning) return code;
+    return drain();
+  }
+
+ private:
+  static constexpr int kRunning = -1;
+
+  // Takes and runs jobs until a signal or an empty queue; kRunning means "drain now".
+  int serve() {
+    while (!stopping()) {
+      if (!queue_.connected()) {
+        const int code = reconnect();
+        if (code != kRunning) return code;
+        continue;
+      }
+      try {
+        if (const int code = step(); code != kRunning) return code;
+      } catch (const queue::RedisUnavailable& e) {
+        queue_.disconnect();
+        say(e.what());
+      } catch (const std::runtime_error& e) {  // RedisReplyError, RedisRefused after a restart
+        queue_.disconnect();
+        say(fmt::format("Redis: {}", e.what()));
+      }
+    }
+    return kRunning;
+  }
+
+  // One round: record, keep our jobs ours, claim, read. Throws on a lost connection.
+  int step() {
+    record_finished();
+    heartbeat();
+    start_waiting();
+    if (free_slots() > 0 && Clock::now() >= next_claim_) {
+      queue::Claimed claimed = queue_.claim_stale(free_slots());
+      for (const queue::Job& job : claimed.poison) bury(job);
+      const bool more = claimed.jobs.size() + claimed.poison.size() > 0;
+      for (queue::Job& job : claimed.jobs) waiting_.push_back(std::move(job));
+      // Walk the rest of the pending list soon if this call found some; else wait a while.
+      next_claim_ = Clock::now() + (more ? milliseconds{0} : claim_interval());
+      start_waiting();
+    }
+    if (free_slots() > 0) {
+      const bool busy = in_flight() > 0;
+      std::vector<queue::Job> jobs = queue_.read_new(free_slots(), busy ? kBlockBusy : kBlockIdle);
+      if (jobs.empty() && cmd_.exit_when_empty && idle() && queue_.pending_count() == 0) {
+        record_finished();
+        if (idle()) return 0;
+      }
+      for (queue::Job& job : jobs) waiting_.push_back(std::move(job));
+      start_waiting();
+    } else {
+      wait_for_event(milliseconds{100});
+    }
+    return kRunning;
+  }
+
+  milliseconds claim_interval() const {
+    return std::clamp(cmd_.claim_after / 4, milliseconds{50}, milliseconds{5000});
+  }
+
+  // Resets the idle time of the jobs we are running (XCLAIM JUSTID does not count a delivery),
+  // so a fetch that outlasts --claim-after is not taken for abandoned.
+  void heartbeat() {
+    if (Clock::now() < next_heartbeat_) return;
+    next_heartbeat_ = Clock::now() + claim_interval();
+    std::vector<std::string> ids;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, handle] : running_) ids.push_back(id);
+    }
+    if (ids.empty()) return;
+    queue_.keep_claimed(ids);
+  }
+
+  std::size_t in_flight() {
+    std::lock_guard lock(mutex_);
+    return running_.size();
+  }
+  std::size_t free_slots() {
+    const std::size_t used = in_flight() + waiting_.size();
+    return used >= static_cast<std::size_t>(cmd_.jobs) ? 0 : static_cast<std::size_t>(cmd_.jobs) - used;
+  }
+  bool idle() {
+    std::lock_guard lock(mutex_);
+    return running_.empty() && finished_.empty() && waiting_.empty() && unrecorded_.empty();
+  }
+
+  void start_waiting() {
+    while (!waiting_.empty() && !stopping()) {
+      start(waiting_.front());  // throws RedisUnavailable with the job still waiting
+      waiting_.pop_front();
+    }
+  }
+
+  void start(const queue::Job& job) {
+    {
+      std::lock_guard lock(mutex_);
+      // Claimed back while we still run it (a fetch longer than --claim-after): one run is enough.
+      if (running_.count(job.id) != 0) return;
+    }
+    if (!job.line) return complete_now(rejected_job(job.id, "invalid_request", "the stream entry has no 'job' field"));
+    JobParse parsed = parse_job_line(*job.line);
+    if (parsed.error) return complete_now(rejected_job(job.id, "invalid_request", *parsed.error));
+    const JobSpec& spec = *parsed.spec;
+    const std::string path = output_path(job.id, spec);
+    std::optional<OutputFile> file;
+    try {
+      file.emplace(OutputFile::create(path));
+    } catch (const std::exception& e) {
+      return complete_now(rejected_job(job.id, "internal_error", e.what()));
+    }
+    {
+      std::lock_guard lock(mutex_);
+      running_.emplace(job.id, FetchHandle{});
+    }
+    FetchHandle handle = start_job_fetch(client_, job.id, spec.request, std::move(*file),
+                                         [this](JobResult result) { on_done(std::move(result)); });
+    std::lock_guard lock(mutex_);
+    if (auto it = running_.find(job.id); it != running_.end()) it->second = handle;
+  }
+
+  // The file for a job: the line's own name, else batch mode's name from the URL, reserved in
+  // NAME:outputs so two jobs never share a file and a re-run of one job reuses its own.
+  std::string output_path(const std::string& id, const JobSpec& spec) {
+    const std::filesystem::path dir(cmd_.output_dir);
+    if (spec.output) return (dir / *spec.output).string();
+    const std::string base = output_name_from_url(spec.request.url);
+    for (int n = 0; n < kMaxNameTries; ++n) {
+      const std::string name = with_suffix(base, n);
+      const int owner = queue_.reserve_output(id, name);
+      if (owner == 2) return (dir / name).string();
+      if (owner == 1) {
+        std::error_code ec;
+        if (!std::filesystem::exists(dir / name, ec)) return (dir / name).string();
+        queue_.block_output(name);  // a file that was there before: never ours to replace
+      }
+    }
+    return (dir / fmt::format("{}.{}", base, id)).string();
+  }
+
+  void complete_now(JobResult result) {
+    std::lock_guard lock(mutex_);
+    finished_.push_back(std::move(result));
+  }
+
+  void on_done(JobResult result) {
+    std::lock_guard lock(mutex_);
+    running_.erase(result.id);
+    // Cancelled (by our drain, or a transport shutting down): no result; the job stays pending
+    // and another worker finishes it.
+    if (result.report.outcome != FetchReport::Outcome::cancelled) {
+      finished_.push_back(std::move(result));
+    }
+    cv_.notify_all();
+  }
+
+  void record_finished() {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& r : finished_) unrecorded_.push_back(std::move(r));
+      finished_.clear();
+    }
+    if (unrecorded_.empty()) return;
+    std::vector<queue::Completion> completions;
+    completions.reserve(unrecorded_.size());
+    for (const JobResult& r : unrecorded_) completions.push_back({r.id, result_fields(r, cmd_.names.consumer)});
+    const std::vector<bool> recorded = queue_.complete(completions);  // throws: kept for the next try
+    for (std::size_t i = 0; i < unrecorded_.size(); ++i) {
+      if (recorded[i] && cmd_.json) fmt::print("{}\n", result_json(unrecorded_[i], cmd_.names.consumer));
+    }
+    if (cmd_.json) std::fflush(stdout);
+    std::lock_guard lock(mutex_);
+    unrecorded_.clear();
+  }
+
+  void bury(const queue::Job& job) {
+    const std::string error = fmt::format(
+        "delivered {} times, more than --max-deliveries {}, without a result: each worker that took it died or "
+        "lost Redis before recording it",
+        job.deliveries, cmd_.max_deliveries);
+    if (queue_.bury(job, error)) say(fmt::format("job {} moved to {}: {}", job.id, cmd_.names.dead(), error));
+  }
+
+  // Connects, retrying with backoff while Redis is away; kRunning once connected (or stopping).
+  int reconnect() {
+    milliseconds delay = kBackoffFirst;
+    std::mt19937 random{std::random_device{}()};
+    while (!stopping()) {
+      try {
+        queue_.connect();
+        if (ever_connected_) say(fmt::format("reconnected to Redis at {}", cmd_.endpoint.describe()));
+        ever_connected_ = true;
+        next_claim_ = Clock::now();
+        return kRunning;
+      } catch (const queue::RedisRefused& e) {
+        if (!ever_connected_) {
+          say(e.what());
+          return 2;
+        }
+        say(fmt::format("{}; retrying in {}", e.what(), human_duration(delay)));
+      } catch (const std::runtime_error& e) {
+        say(fmt::format("{}; retrying in {}", e.what(), human_duration(delay)));
+      }
+      // Jitter: workers that lost the same server do not all come back in the same millisecond.
+      const auto wait = milliseconds{std::uniform_int_distribution<long long>(delay.count() / 2, delay.count())(random)};
+      wait_for_event(wait);
+      delay = std::min(delay * 2, kBackoffMax);
+    }
+    return kRunning;
+  }
+
+  void wait_for_event(milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, timeout, [this] { return stop_ || !finished_.empty(); });
+  }
+
+  bool stopping() {
+    std::lock_guard lock(mutex_);
+    return stop_;
+  }
+
+  void on_signal(int signo) {
+    std::lock_guard lock(mutex_);
+    if (stop_) force_ = true;  // a second signal: do not wait for the drain
+    stop_ = true;
+    signal_ = signo;
+    cv_.notify_all();
+  }
+
+  // Lets running fetches finish for up to --drain-timeout, cancels the rest (they stay pending),
+  // records what finished, exits 130.
+  int drain() {
+    const auto deadline = Clock::now() + cmd_.drain_timeout;
+    {
+      std::lock_guard lock(mutex_);
+      say(fmt::format("{}: draining {} job(s) for up to {}", signal_name(signal_), running_.size(),
+                      human_duration(cmd_.drain_timeout)));
+    }
+    while (Clock::now() < deadline) {
+      try_record(deadline);
+      std::unique_lock lock(mutex_);
+      if (running_.empty() && finished_.empty()) break;
+      if (force_) break;
+      cv_.wait_until(lock, std::min(deadline, Clock::now() + milliseconds{100}));
+    }
+    std::vector<FetchHandle> left;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, handle] : running_) left.push_back(handle);
+    }
+    if (!left.empty()) {
+      say(fmt::format("cancelling {} job(s) still running; they stay pending for another worker", left.size()));
+      for (const FetchHandle& h : left) h.cancel();
+      std::unique_lock lock(mutex_);
+      if (!cv_.wait_for(lock, kCancelGrace, [this] { return running_.empty(); })) {
+        lock.unlock();
+        say("cancelled fetches did not stop in time; exiting without waiting for them");
+        std::_Exit(kExitCancelledCode);
+      }
+    }
+    const auto final_deadline = Clock::now() + kFinalRecord;
+    while (Clock::now() < final_deadline) {
+      if (try_record(final_deadline)) break;
+      wait_for_event(milliseconds{100});
+    }
+    return kExitCancelledCode;
+  }
+
+  // One attempt to record what finished, reconnecting once if needed. True when nothing is left.
+  bool try_record(Clock::time_point deadline) {
+    try {
+      if (!queue_.connected() && Clock::now() < deadline) queue_.connect();
+      record_finished();
+    } catch (const std::runtime_error& e) {
+      queue_.disconnect();
+      if (!reported_drain_error_) say(fmt::format("{} (results not recorded stay pending)", e.what()));
+      reported_drain_error_ = true;
+      return false;
+    }
+    std::lock_guard lock(mutex_);
+    return finished_.empty() && unrecorded_.empty();
+  }
+
+  static constexpr int kExitCancelledCode = 130;
+
+  WorkerCommand cmd_;
+  queue::JobQueue queue_;
+  Client client_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, FetchHandle> running_;  // guarded
+  std::vector<JobResult> finished_;                        // guarded
+  bool stop_ = false;                                      // guarded
+  bool force_ = false;                                     // guarded
+  int signal_ = 0;                                         // guarded
+
+  // Owned by the loop's thread.
+  std::deque<queue::Job> waiting_;        // taken from Redis, not started yet
+  std::vector<JobResult> unrecorded_;     // finished, recording not yet confirmed
+  Clock::time_point next_claim_{};
+  Clock::time_point next_heartbeat_{};
+  bool ever_connected_ = false;
+  bool reported_drain_error_ = false;
+};
+
+}  // namespace
+
+int run_worker_loop(WorkerCommand cmd) {
+  WorkerLoop loop(std::move(cmd));
+  return loop.run();
+}
+
+}  // namespace fetchpipe::cli
