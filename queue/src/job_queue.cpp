@@ -218,14 +218,12 @@ std::int64_t JobQueue::pending_count() {
   return integer_of(element(reply.get(), 0, "XPENDING summary"), "XPENDING count");
 }
 
-int JobQueue::reserve_output(std::string_view id, std::string_view name) {
-  const Reply reply = run_script(reserve_sha_, scripts::kReserveOutput, {"1", names_.outputs(), id, name});
-  return static_cast<int>(integer_of(reply.get(), "reserving an output name"));
-}
-
-void JobQueue::block_output(std::string_view name) {
-  const Reply reply = call({"HSET", names_.outputs(), name, "(existing file)"});
-  (void)integer_of(reply.get(), "HSET outputs");
+JobQueue::OutputName JobQueue::reserve_output(std::string_view id, std::string_view base, bool skip_held) {
+  const Reply reply =
+      run_script(reserve_sha_, scripts::kReserveOutput, {"1", names_.outputs(), id, base, skip_held ? "1" : "0"});
+  if (is_error(reply.get())) throw RedisReplyError(fmt::format("reserving an output name: {}", error_text(reply.get())));
+  return OutputName{std::string(text_of(element(reply.get(), 0, "output name"), "output name")),
+                    integer_of(element(reply.get(), 1, "output name state"), "output name state") == 1};
 }
 
 std::size_t add_jobs(RedisConnection& conn, const std::string& stream, const std::vector<std::string>& lines,

@@ -16,17 +16,27 @@ end
 return 0
 )lua";
 
-// KEYS[1] = NAME:outputs; ARGV[1] = the job's entry id, ARGV[2] = a file name.
-// Returns 1 when the name is now reserved for this job, 2 when it already was, 0 when another
-// job (or a file that was there first) has it.
+// Output names, all in the hash KEYS[1] = NAME:outputs: field "n:NAME" = the job id owning
+// NAME, "j:ID" = the name of job ID, "x:BASE" = the next suffix to try for BASE (a hint that keeps
+// ten thousand jobs wanting "index.html" linear instead of quadratic).
+// ARGV[1] = job id, ARGV[2] = base name, ARGV[3] = "1" to give up the name held so far (it turned
+// out to be taken on disk; it stays owned, so nothing else gets it either).
+// Returns {name, 1} for a name reserved now, {name, 0} for the name this job already had.
 inline constexpr const char* kReserveOutput = R"lua(
-local owner = redis.call('HGET', KEYS[1], ARGV[2])
-if not owner then
-  redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
-  return 1
+local h = KEYS[1]
+if ARGV[3] == '1' then redis.call('HDEL', h, 'j:' .. ARGV[1]) end
+local mine = redis.call('HGET', h, 'j:' .. ARGV[1])
+if mine then return {mine, 0} end
+local first = tonumber(redis.call('HGET', h, 'x:' .. ARGV[2]) or '0')
+for i = first, first + 10000 do
+  local name = ARGV[2]
+  if i > 0 then name = name .. '.' .. i end
+  if redis.call('HSETNX', h, 'n:' .. name, ARGV[1]) == 1 then
+    redis.call('HSET', h, 'j:' .. ARGV[1], name, 'x:' .. ARGV[2], i + 1)
+    return {name, 1}
+  end
 end
-if owner == ARGV[1] then return 2 end
-return 0
+return redis.error_reply('no free output name for ' .. ARGV[2])
 )lua";
 
 }  // namespace fetchpipe::queue::scripts

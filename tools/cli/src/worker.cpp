@@ -251,15 +251,13 @@ class WorkerLoop {
     const std::filesystem::path dir(cmd_.output_dir);
     if (spec.output) return (dir / *spec.output).string();
     const std::string base = output_name_from_url(spec.request.url);
-    for (int n = 0; n < kMaxNameTries; ++n) {
-      const std::string name = with_suffix(base, n);
-      const int owner = queue_.reserve_output(id, name);
-      if (owner == 2) return (dir / name).string();
-      if (owner == 1) {
-        std::error_code ec;
-        if (!std::filesystem::exists(dir / name, ec)) return (dir / name).string();
-        queue_.block_output(name);  // a file that was there before: never ours to replace
-      }
+    bool skip_held = false;
+    for (int tries = 0; tries < kMaxNameTries; ++tries) {
+      const auto reserved = queue_.reserve_output(id, base, skip_held);
+      std::error_code ec;
+      // A fresh name held by a file from before this queue existed is not ours to replace.
+      if (!reserved.fresh || !std::filesystem::exists(dir / reserved.name, ec)) return (dir / reserved.name).string();
+      skip_held = true;
     }
     return (dir / fmt::format("{}.{}", base, id)).string();
   }

@@ -91,11 +91,14 @@ class JobQueue {
   void keep_claimed(const std::vector<std::string>& ids);
   // Entries of the group delivered and not yet acknowledged (by any consumer).
   std::int64_t pending_count();
-  // Reserves the output name `name` for job `id` in NAME:outputs: 1 = reserved now, 2 = already
-  // this job's (a re-delivery), 0 = another job's.
-  int reserve_output(std::string_view id, std::string_view name);
-  // Marks `name` as belonging to no job (a file that was there before), so nothing writes it.
-  void block_output(std::string_view name);
+  // The output file name of job `id`: `base`, or `base.N` when taken, reserved in NAME:outputs
+  // for this job alone. A re-delivered job gets the name it had. `fresh` is false in that case.
+  // `skip_held`: the name held so far is taken on disk by a file from before; find another.
+  struct OutputName {
+    std::string name;
+    bool fresh = true;
+  };
+  OutputName reserve_output(std::string_view id, std::string_view base, bool skip_held = false);
 
   [[nodiscard]] const QueueNames& names() const noexcept { return names_; }
   [[nodiscard]] const RedisEndpoint& endpoint() const noexcept { return endpoint_; }
