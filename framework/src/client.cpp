@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
 #include "client_core.hpp"
 #include "fetch_operation.hpp"
+#include "fetchpipe/token_retry_budget.hpp"
 
 namespace fetchpipe {
 namespace detail {
@@ -33,6 +35,19 @@ ClientOptions validated(ClientOptions options) {
   if (options.max_redirects < 0) {
     throw std::invalid_argument(fmt::format("ClientOptions.max_redirects must be >= 0, got {}", options.max_redirects));
   }
+  const auto& admission = options.admission;
+  if (admission.max_per_origin && *admission.max_per_origin < 1) {
+    throw std::invalid_argument(
+        fmt::format("ClientOptions.admission.max_per_origin must be >= 1, got {}", *admission.max_per_origin));
+  }
+  if (admission.rate_per_second && !(std::isfinite(*admission.rate_per_second) && *admission.rate_per_second > 0.0)) {
+    throw std::invalid_argument(fmt::format("ClientOptions.admission.rate_per_second must be > 0 and finite, got {}",
+                                            *admission.rate_per_second));
+  }
+  if (admission.rate_burst < 1) {
+    throw std::invalid_argument(fmt::format("ClientOptions.admission.rate_burst must be >= 1, got {}", admission.rate_burst));
+  }
+  if (!options.retry_budget) options.retry_budget = std::make_shared<TokenRetryBudget>();
   if (!options.callback_executor) options.callback_executor = std::make_shared<ThreadPoolExecutor>(1);
   if (!options.scheduler) options.scheduler = std::make_shared<RealScheduler>();
   return options;
@@ -40,7 +55,9 @@ ClientOptions validated(ClientOptions options) {
 
 }  // namespace
 
-ClientCore::ClientCore(ClientOptions opts) : options(validated(std::move(opts))) {}
+ClientCore::ClientCore(ClientOptions opts) : options(validated(std::move(opts))) {
+  if (options.admission.max_per_origin || options.admission.rate_per_second) admission.emplace(options.admission);
+}
 
 ClientCore::~ClientCore() {
   // Threads first, in the order that lets each finish its work: the transport stops calling
@@ -136,6 +153,10 @@ ClientStats Client::stats() const {
   s.failed = core_->failed.load();
   s.cancelled = core_->cancelled.load();
   s.attempts = core_->attempts.load();
+  s.retries = core_->retries.load();
+  s.budget_refusals = core_->budget_refusals.load();
+  s.breaker_rejections = core_->breaker_rejections.load();
+  s.queued = core_->queued.load();
   const auto ended = s.succeeded + s.failed + s.cancelled;
   s.in_flight = s.started > ended ? s.started - ended : 0;
   return s;

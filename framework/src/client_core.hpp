@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 
+#include "admission_gate.hpp"
 #include "fetchpipe/client.hpp"
 
 namespace fetchpipe::detail {
@@ -53,6 +55,16 @@ struct ClientCore {
   void remove(FetchOperation* op);  // after the operation's terminal callback ran
 
   void report_exception(std::exception_ptr e) noexcept;
+  // Calls `notify(listener)` when an event listener is set; what it throws goes to the hook.
+  template <typename Notify>
+  void emit(Notify&& notify) noexcept {
+    if (!options.events) return;
+    try {
+      notify(*options.events);
+    } catch (...) {
+      report_exception(std::current_exception());
+    }
+  }
 
   ClientOptions options;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
@@ -64,6 +76,13 @@ struct ClientCore {
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::uint64_t> attempts{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> budget_refusals{0};
+  std::atomic<std::uint64_t> breaker_rejections{0};
+  std::atomic<std::uint64_t> queued{0};
+  std::atomic<std::uint64_t> next_fetch_id{1};
+  // Set when ClientOptions::admission limits anything.
+  std::optional<AdmissionGate> admission;
 
  private:
   std::mutex ops_mutex_;

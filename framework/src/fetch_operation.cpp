@@ -54,7 +54,8 @@ FetchOperation::FetchOperation(ClientCore& core, Request request, Callbacks call
       callbacks_(std::move(callbacks)),
       streams_(static_cast<bool>(callbacks_.on_chunk)),
       rewinds_(static_cast<bool>(callbacks_.on_rewind)),
-      reports_attempts_(static_cast<bool>(callbacks_.on_attempt)) {}
+      reports_attempts_(static_cast<bool>(callbacks_.on_attempt)),
+      id_(core.next_fetch_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 FetchOperation::~FetchOperation() = default;
 
@@ -69,12 +70,16 @@ void FetchOperation::begin(std::optional<std::stop_token> stop) {
 void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
   {
     std::lock_guard lock(mutex_);
-    if (core_.options.timeouts.overall) deadline_ = later(core_.options.scheduler->now(), *core_.options.timeouts.overall);
-    if (auto problem = validate(request_)) {
-      decide_failure(ErrorKind::invalid_request, GiveUpReason::not_retryable, *problem, std::nullopt);
-    } else {
-      prepare_attempt_locked();
+    started_at_ = core_.options.scheduler->now();
+    if (core_.options.timeouts.overall) deadline_ = later(started_at_, *core_.options.timeouts.overall);
+    auto problem = validate(request_);
+    if (!problem) origin_.assign(*Url::parse(request_.url));
+    if (auto& events = core_.options.events) {
+      enqueue([events, e = FetchStarted{id_, request_.method, request_.url, origin_.view(), started_at_}] {
+        events->on_fetch_started(e);
+      });
     }
+    if (problem) decide_failure(ErrorKind::invalid_request, GiveUpReason::not_retryable, *problem, std::nullopt);
   }
   if (decided()) {
     flush(Defer::yes);
@@ -84,7 +89,210 @@ void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
   // May run cancel() right here when a stop was already requested; that defers like cancel().
   if (stop) stop_callback_.emplace(*stop, StopCancel{weak_from_this()});
   GateGuard gate(*gate_);
-  if (gate.open()) launch_exchange();
+  if (gate.open()) enter_admission();
+}
+
+void FetchOperation::enter_admission() {
+  auto& admission = core_.admission;
+  if (!admission || !admission->limits_concurrency()) {
+    after_slot();
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (decided_) return;
+    slot_ = Slot::queued;  // until acquire() says otherwise; admitted() may also come first
+    queued_at_ = core_.options.scheduler->now();
+  }
+  if (admission->acquire(origin_.view(), shared_from_this())) {
+    bool give_back = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (decided_) {  // cancelled meanwhile: settle() found nothing to withdraw
+        slot_ = Slot::released;
+        give_back = true;
+      } else {
+        slot_ = Slot::holding;
+      }
+    }
+    if (give_back) {
+      admission->release(origin_.view());
+      return;
+    }
+    after_slot();
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (slot_ != Slot::queued || decided_) return;  // admitted() already ran, or it is over
+    core_.queued.fetch_add(1, std::memory_order_relaxed);
+    if (auto& events = core_.options.events) {
+      enqueue([events, e = FetchQueued{id_, origin_.view(), queued_at_}] { events->on_fetch_queued(e); });
+    }
+  }
+  flush(Defer::no);
+}
+
+void FetchOperation::admitted() {
+  try {
+    GateGuard gate(*gate_);
+    bool give_back = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (decided_) {
+        slot_ = Slot::released;
+        give_back = true;
+      } else {
+        slot_ = Slot::holding;
+        if (!gate.open()) return;  // shutting down: its cancel settles the slot
+        if (auto& events = core_.options.events) {
+          const TimePoint now = core_.options.scheduler->now();
+          enqueue([events, e = FetchAdmitted{id_, origin_.view(), now - queued_at_, now}] {
+            events->on_fetch_admitted(e);
+          });
+        }
+      }
+    }
+    // Our caller, release(), uses the gate's owner: the client is alive for this call.
+    if (give_back) {
+      core_.admission->release(origin_.view());
+      return;
+    }
+    after_slot();
+  } catch (...) {
+    fail_internal(std::current_exception());
+  }
+}
+
+void FetchOperation::after_slot() {
+  auto& admission = core_.admission;
+  if (admission && admission->limits_rate()) {
+    const TimePoint now = core_.options.scheduler->now();
+    const std::optional<TimePoint> start = admission->reserve_start(now, deadline_);
+    std::unique_lock lock(mutex_);
+    if (decided_) return;
+    if (!start) {
+      decide_failure(ErrorKind::deadline_exceeded, GiveUpReason::deadline,
+                     fmt::format("not started: the rate limit of {}/s has no start time before the deadline",
+                                 *core_.options.admission.rate_per_second),
+                     std::nullopt);
+      lock.unlock();
+      flush(Defer::no);
+      return;
+    }
+    if (*start > now) {
+      schedule_retry(lock, *start);  // the first attempt waits like a retry: cancel finds the timer
+      return;
+    }
+  }
+  start_attempt();
+}
+
+void FetchOperation::start_attempt() {
+  settle();  // the breaker hears how the last attempt ended before it is asked about this one
+  const auto& breaker = core_.options.circuit_breaker;
+  const TimePoint now = core_.options.scheduler->now();
+  Admission verdict;
+  if (breaker) verdict = breaker->admit(origin_.view(), now);
+  bool first = false;
+  bool launch = false;
+  {
+    std::unique_lock lock(mutex_);
+    if (decided_) {
+      if (breaker && verdict.verdict != Admission::Verdict::rejected) {
+        breaker_admitted_ = true;
+        breaker_probe_ = verdict.verdict == Admission::Verdict::probe;
+        end_breaker_attempt_locked(AttemptOutcome::abandoned);
+      }
+    } else if (verdict.verdict == Admission::Verdict::rejected) {
+      core_.breaker_rejections.fetch_add(1, std::memory_order_relaxed);
+      AttemptRecord record;
+      record.number = ++attempt_;
+      record.start = now;
+      record.error = ErrorKind::circuit_open;
+      record.message = fmt::format("not sent: the circuit breaker of {} is open", origin_.view());
+      records_.push_back(std::move(record));
+      // Nothing was sent, so waiting out the open period is free, if the deadline leaves room.
+      if (deadline_ && verdict.retry_at < *deadline_) {
+        current_record().backoff = verdict.retry_at - now;
+        enqueue_attempt_report();
+        schedule_retry(lock, verdict.retry_at);
+      } else {
+        decide_failure(ErrorKind::circuit_open, GiveUpReason::circuit_open,
+                       fmt::format("not sent: the circuit breaker of {} is open", origin_.view()), std::nullopt);
+      }
+    } else {
+      breaker_admitted_ = static_cast<bool>(breaker);
+      breaker_probe_ = verdict.verdict == Admission::Verdict::probe;
+      first = attempt_ == 0;
+      launch = true;
+      prepare_attempt_locked();
+      if (committed_) {
+        // Only reachable with on_rewind set: the sink starts over before any byte of this attempt.
+        committed_ = false;
+        enqueue([this] { callbacks_.on_rewind(); });
+      }
+      if (auto& events = core_.options.events) {
+        const Request& sent = request_;
+        enqueue([events, e = AttemptStarted{id_, attempt_, sent.url, origin_.view(), now}] {
+          events->on_attempt_started(e);
+        });
+      }
+    }
+  }
+  if (verdict.transition) {
+    core_.emit([&](EventListener& l) {
+      l.on_breaker_state_changed({origin_.view(), verdict.transition->from, verdict.transition->to, now});
+    });
+  }
+  flush(Defer::no);  // settles what a decision above left, and delivers events or a rewind
+  if (!launch) return;
+  if (first) core_.options.retry_budget->record_request(origin_.view(), now);
+  launch_exchange();
+}
+
+void FetchOperation::end_breaker_attempt_locked(AttemptOutcome outcome) {
+  if (!breaker_admitted_) return;
+  breaker_admitted_ = false;
+  breaker_report_ = outcome;
+  breaker_report_probe_ = breaker_probe_;
+  settle_pending_.store(true, std::memory_order_relaxed);
+}
+
+void FetchOperation::settle() {
+  if (!settle_pending_.exchange(false)) return;
+  std::optional<AttemptOutcome> report;
+  bool probe = false;
+  bool give_back = false;
+  bool withdraw = false;
+  {
+    std::lock_guard lock(mutex_);
+    report = std::exchange(breaker_report_, std::nullopt);
+    probe = breaker_report_probe_;
+    if (decided_ && slot_ == Slot::holding) {
+      slot_ = Slot::released;
+      give_back = true;
+    } else if (decided_ && slot_ == Slot::queued) {
+      withdraw = true;
+    }
+  }
+  if (report && core_.options.circuit_breaker) {
+    try {
+      const TimePoint now = core_.options.scheduler->now();
+      if (const auto changed = core_.options.circuit_breaker->report(origin_.view(), now, *report, probe)) {
+        core_.emit([&](EventListener& l) { l.on_breaker_state_changed({origin_.view(), changed->from, changed->to, now}); });
+      }
+    } catch (...) {
+      core_.report_exception(std::current_exception());
+    }
+  }
+  if (withdraw && core_.admission->withdraw(origin_.view(), this)) {
+    std::lock_guard lock(mutex_);
+    slot_ = Slot::released;
+  }
+  // A withdraw that found nothing: release() is handing us the slot right now, and admitted()
+  // gives it back, seeing the fetch decided.
+  if (give_back) core_.admission->release(origin_.view());
 }
 
 bool FetchOperation::decided() const {
@@ -96,6 +304,7 @@ void FetchOperation::prepare_attempt_locked() {
   const TimePoint now = core_.options.scheduler->now();
   ++attempt_;
   core_.attempts.fetch_add(1, std::memory_order_relaxed);
+  if (attempt_ > 1) core_.retries.fetch_add(1, std::memory_order_relaxed);
   AttemptRecord record;
   record.number = attempt_;
   record.start = now;
@@ -356,6 +565,7 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
   record.message = message;
 
   if (kind == ErrorKind::deadline_exceeded) {
+    end_breaker_attempt_locked(AttemptOutcome::failure);
     decide_failure(kind, GiveUpReason::deadline, std::move(message), status);
   } else if (kind == ErrorKind::cancelled) {
     // The transport gave up on its own (for example it is shutting down): not the caller's cancel,
@@ -366,8 +576,16 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
     lock.unlock();
     const Verdict verdict = consult_policies(kind, status, may_retry);
     lock.lock();
+    // The breaker counts what the retry policy would retry as the origin's failure.
+    end_breaker_attempt_locked(verdict.decision.retry || verdict.decision.reason != GiveUpReason::not_retryable
+                                   ? AttemptOutcome::failure
+                                   : AttemptOutcome::success);
     if (decided_) {
       // Cancelled (or ended by the deadline) while the policies ran: that outcome stands.
+    } else if (verdict.budget_refused) {
+      core_.budget_refusals.fetch_add(1, std::memory_order_relaxed);
+      decide_failure(kind, GiveUpReason::budget_exhausted,
+                     fmt::format("{}; not retried: the retry budget of {} is spent", message, origin_.view()), status);
     } else if (!verdict.decision.retry) {
       decide_failure(kind, verdict.decision.reason, std::move(message), status);
     } else if (!may_retry) {
@@ -383,6 +601,12 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
     } else {
       current_record().backoff = verdict.delay;
       enqueue_attempt_report();
+      if (auto& events = core_.options.events) {
+        enqueue([events, e = RetryScheduled{id_, attempt_ + 1, origin_.view(), verdict.delay, status,
+                                            kind == ErrorKind::http_status ? std::nullopt : std::optional{kind}, now}] {
+          events->on_retry_scheduled(e);
+        });
+      }
       schedule_retry(lock, at);
     }
   }
@@ -415,6 +639,13 @@ FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::op
       verdict.delay = backoff_policy_->next_delay(attempt_);
     }
     verdict.delay = bounded(verdict.delay);
+    // The budget pays only for a retry that will happen: a wait past the deadline ends the fetch
+    // anyway (deadline_ is written once, before any attempt, so it is read here without the lock).
+    const TimePoint now = core_.options.scheduler->now();
+    if (!(deadline_ && later(now, verdict.delay) >= *deadline_) &&
+        !core_.options.retry_budget->try_spend(origin_.view(), now)) {
+      verdict.budget_refused = true;
+    }
   }
   return verdict;
 }
@@ -468,15 +699,21 @@ void FetchOperation::deadline_passed() {
     const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(*core_.options.timeouts.overall);
     std::string message = fmt::format("the deadline of {} ms passed", limit.count());
     std::optional<int> status;
-    auto& record = current_record();
-    if (in_exchange_) {
-      record.elapsed = core_.options.scheduler->now() - record.start;
-      record.error = ErrorKind::deadline_exceeded;
-      record.message = message;
-      if (have_head_) record.status = head_.status;
-      in_exchange_ = false;  // the transport's late report is ignored
+    if (records_.empty()) {
+      message += slot_ == Slot::queued ? " while the fetch waited for a slot of its origin"
+                                       : " before the first attempt could start";
+    } else {
+      auto& record = current_record();
+      if (in_exchange_) {
+        record.elapsed = core_.options.scheduler->now() - record.start;
+        record.error = ErrorKind::deadline_exceeded;
+        record.message = message;
+        if (have_head_) record.status = head_.status;
+        in_exchange_ = false;  // the transport's late report is ignored
+        end_breaker_attempt_locked(AttemptOutcome::failure);
+      }
+      status = record.status;
     }
-    status = record.status;
     exchange = std::move(exchange_);
     backoff = backoff_timer_;
     backoff_timer_ = 0;
@@ -526,22 +763,13 @@ void FetchOperation::fail_internal(std::exception_ptr error) noexcept {
 void FetchOperation::start_retry() {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
-  bool rewound = false;
   {
     std::lock_guard lock(mutex_);
     if (decided_) return;
     backoff_timer_ = 0;
     awaiting_retry_ = false;
-    prepare_attempt_locked();
-    if (committed_) {
-      // Only reachable with on_rewind set: the sink starts over before any byte of this attempt.
-      committed_ = false;
-      enqueue([this] { callbacks_.on_rewind(); });
-      rewound = true;
-    }
   }
-  if (rewound) flush(Defer::no);
-  launch_exchange();
+  start_attempt();
 }
 
 std::string FetchOperation::describe(std::string_view detail) const {
@@ -551,8 +779,29 @@ std::string FetchOperation::describe(std::string_view detail) const {
 }
 
 void FetchOperation::enqueue_attempt_report() {
-  if (!reports_attempts_ || records_.empty()) return;
+  if (records_.empty()) return;
+  if (auto& events = core_.options.events) {
+    const AttemptRecord& r = records_.back();
+    enqueue([events, e = AttemptEnded{id_, r.number, origin_.view(), r.status, r.error, r.elapsed,
+                                      r.start + r.elapsed}] { events->on_attempt_ended(e); });
+  }
+  if (!reports_attempts_) return;
   enqueue([this, record = records_.back()] { callbacks_.on_attempt(record); });
+}
+
+void FetchOperation::enqueue_fetch_ended(FetchOutcome outcome, GiveUpReason reason, std::optional<ErrorKind> error,
+                                         std::optional<int> status) {
+  // Every decision passes here: the breaker's verdict on an attempt nobody judged, and the
+  // admission slot, are settled once the lock is released.
+  end_breaker_attempt_locked(AttemptOutcome::abandoned);
+  if (slot_ == Slot::holding || slot_ == Slot::queued) settle_pending_.store(true, std::memory_order_relaxed);
+  auto& events = core_.options.events;
+  if (!events) return;
+  const TimePoint now = core_.options.scheduler->now();
+  enqueue([events, e = FetchEnded{id_, origin_.view(), outcome, reason, error, status,
+                                  static_cast<int>(records_.size()), now - started_at_, now}] {
+    events->on_fetch_ended(e);
+  });
 }
 
 void FetchOperation::decide_success() {
@@ -566,6 +815,8 @@ void FetchOperation::decide_success() {
   response.body = std::move(body_);
   response.final_url = hop_request_ ? hop_request_->url : request_.url;
   response.body_bytes = exchange_bytes_;
+  end_breaker_attempt_locked(AttemptOutcome::success);
+  enqueue_fetch_ended(FetchOutcome::success, GiveUpReason::none, std::nullopt, response.status);
   response.attempts = std::move(records_);  // decided: the operation needs its records no more
   final_response_ = std::move(response);
   queue_terminal(Terminal::success);
@@ -576,6 +827,12 @@ void FetchOperation::decide_success() {
 void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::string message,
                                     std::optional<int> status) {
   enqueue_attempt_report();
+  if (auto& events = core_.options.events; events && reason == GiveUpReason::budget_exhausted) {
+    enqueue([events, e = BudgetRefused{id_, origin_.view(), core_.options.scheduler->now()}] {
+      events->on_budget_refused(e);
+    });
+  }
+  enqueue_fetch_ended(FetchOutcome::failure, reason, kind, status);
   Error error;
   error.kind = kind;
   error.message = describe(message);
@@ -601,6 +858,7 @@ void FetchOperation::decide_cancelled(std::string message) {
     }
     status = record.status;
   }
+  enqueue_fetch_ended(FetchOutcome::cancelled, GiveUpReason::cancelled, ErrorKind::cancelled, status);
   Error error;
   error.kind = ErrorKind::cancelled;
   error.message = describe(message);
@@ -684,6 +942,7 @@ void FetchOperation::run_terminal() noexcept {
 }
 
 void FetchOperation::flush(Defer defer) {
+  settle();
   {
     std::lock_guard lock(queue_mutex_);
     if (!has_work_locked() || drain_posted_ || draining_) return;
@@ -778,6 +1037,7 @@ void FetchOperation::finish_terminal() noexcept {
     deadline_timer = std::exchange(deadline_timer_, 0);
   }
   if (deadline_timer != 0) core_.options.scheduler->cancel(deadline_timer);
+  settle();                  // a fetch decided by the client's shutdown gives its slot back here
   core_.remove(this);        // last use of the core: the client may be gone right after
 }
 

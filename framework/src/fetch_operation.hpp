@@ -12,6 +12,7 @@
 // due timer inside schedule_at(); the state is checked again once the lock is back.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -22,9 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "admission_gate.hpp"
 #include "client_core.hpp"
 #include "fetchpipe/client.hpp"
 #include "fetchpipe/url.hpp"
+#include "origin_key.hpp"
 
 namespace fetchpipe::detail {
 
@@ -38,6 +41,7 @@ class ApiCallScope {
 };
 
 class FetchOperation final : public ExchangeObserver,
+                             public AdmissionWaiter,
                              public std::enable_shared_from_this<FetchOperation> {
  public:
   FetchOperation(ClientCore& core, Request request, Callbacks callbacks);
@@ -59,6 +63,9 @@ class FetchOperation final : public ExchangeObserver,
   void on_head(ResponseHead head) override;
   bool on_body(std::string_view chunk) override;
   void on_complete(ExchangeResult result) override;
+
+  // AdmissionWaiter: a slot of the origin is ours now.
+  void admitted() override;
 
   // Intrusive list links, owned by ClientCore under its mutex.
   FetchOperation* prev_ = nullptr;
@@ -82,6 +89,17 @@ class FetchOperation final : public ExchangeObserver,
   void start_retry();
   void fail_internal(std::exception_ptr error) noexcept;
 
+  // Admission, then the first attempt. The gate must be held, `mutex_` not.
+  void enter_admission();
+  void after_slot();  // holds its origin's slot (or there is no concurrency limit): the rate stage
+  // Starts the next attempt (the first, or a retry): asks the circuit breaker, then launches.
+  // The gate must be held, `mutex_` not.
+  void start_attempt();
+  // Work for shared components that must run outside `mutex_` once something was decided under
+  // it: the breaker's report of the attempt that ended, the admission slot to give back.
+  void settle();
+  // Under `mutex_`: the admitted attempt ended with `outcome` (once per attempt; later calls are no-ops).
+  void end_breaker_attempt_locked(AttemptOutcome outcome);
   void prepare_attempt_locked();
   void launch_exchange();
   // Finishes the current attempt with a failure and either schedules the next or decides the
@@ -93,6 +111,7 @@ class FetchOperation final : public ExchangeObserver,
   struct Verdict {
     RetryDecision decision;
     std::chrono::nanoseconds delay{0};  // the wait before the retry, when decision.retry
+    bool budget_refused = false;        // the retry budget said no to that retry
   };
   Verdict consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry);
   // Plans the retry after `delay`: called with `lock` held; releases it around schedule_at().
@@ -108,6 +127,8 @@ class FetchOperation final : public ExchangeObserver,
   // Whether the head that arrived, not the exchange's `error`, decides the attempt. `mutex_` held.
   [[nodiscard]] bool head_outweighs(ErrorKind error) const;
   void enqueue_attempt_report();
+  void enqueue_fetch_ended(FetchOutcome outcome, GiveUpReason reason, std::optional<ErrorKind> error,
+                           std::optional<int> status);
   enum class Terminal { none, success, failure, cancel };
   void queue_terminal(Terminal kind) noexcept;
   void run_terminal() noexcept;
@@ -132,6 +153,19 @@ class FetchOperation final : public ExchangeObserver,
   const bool streams_;               // callbacks_.on_chunk is set
   const bool rewinds_;               // callbacks_.on_rewind is set
   const bool reports_attempts_;      // callbacks_.on_attempt is set
+  const FetchId id_;
+  OriginKey origin_;                 // the request URL's origin, once the request is valid
+  TimePoint started_at_{};
+
+  // Admission and breaker state, under `mutex_`.
+  enum class Slot { none, queued, holding, released };
+  Slot slot_ = Slot::none;
+  TimePoint queued_at_{};
+  bool breaker_admitted_ = false;  // the attempt in flight was admitted by the breaker
+  bool breaker_probe_ = false;     // ... as the probe
+  std::optional<AttemptOutcome> breaker_report_;  // to deliver in settle()
+  bool breaker_report_probe_ = false;
+  std::atomic<bool> settle_pending_{false};  // settle() has work; read without `mutex_`
 
   mutable std::mutex mutex_;
   bool decided_ = false;

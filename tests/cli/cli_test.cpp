@@ -20,6 +20,7 @@
 
 #include "child_process.hpp"
 #include "mini_json.hpp"
+#include "temp_dir.hpp"
 
 namespace fetchpipe::test {
 namespace {
@@ -45,34 +46,6 @@ Json report_of(const ChildResult& r) {
   return *json;
 }
 
-
-// A fresh, empty directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "fetchpipe-cli-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-  [[nodiscard]] std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
-bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);  // polling a condition with a deadline, not a barrier
-  }
-  return true;
-}
 
 class CliTest : public ::testing::Test {
  protected:

@@ -162,5 +162,62 @@ TEST(ClientConcurrency, FetchAndCancelFromInsideCallbacks) {
   EXPECT_EQ(tally.cancels.load(), kChains);
 }
 
+// Admission across threads: slots handed from transport threads, cancels from another thread,
+// the queue drained by completions: one terminal callback each, the limit never passed, and no
+// slot leaked (a fetch after it all is admitted at once).
+TEST(ClientConcurrency, PerOriginLimitHoldsUnderCancelsFromAnotherThread) {
+  constexpr std::size_t kFetches = 3'000;
+  constexpr int kLimit = 3;
+  RealClient r;
+  auto quick = Scripted::ok("x");
+  quick.latency = 50us;
+  r.memory->script("http://svc.test/limited", {quick});
+  auto options = r.options();
+  options.admission.max_per_origin = kLimit;
+  Tally tally(kFetches);
+  std::vector<FetchHandle> handles(kFetches);
+  std::atomic<std::size_t> published{0};
+  std::atomic<int> most_in_flight{0};
+  std::atomic<bool> sampling{true};
+  {
+    Client client(options);
+    std::thread sampler([&] {
+      while (sampling.load()) {
+        const int now = r.memory->in_flight();
+        for (int seen = most_in_flight.load(); now > seen && !most_in_flight.compare_exchange_weak(seen, now);) {
+        }
+        std::this_thread::yield();
+      }
+    });
+    std::thread canceller([&] {
+      std::mt19937 rng(11);
+      for (std::size_t next = 0; next < kFetches;) {
+        if (next < published.load(std::memory_order_acquire)) {
+          if (rng() % 3 == 0) handles[next].cancel();
+          ++next;
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    });
+    for (std::size_t i = 0; i < kFetches; ++i) {
+      handles[i] = client.fetch({.url = "http://svc.test/limited"}, tally.callbacks(i));
+      published.store(i + 1, std::memory_order_release);
+    }
+    canceller.join();
+    ASSERT_TRUE(tally.wait_all(120s));
+    sampling = false;
+    sampler.join();
+    for (std::size_t i = 0; i < kFetches; ++i) ASSERT_EQ(tally.per_fetch[i].load(), 1) << i;
+    EXPECT_LE(most_in_flight.load(), kLimit);
+    EXPECT_GT(tally.cancels.load(), 0);
+    EXPECT_GT(tally.successes.load(), 0);
+    Tally last(1);
+    client.fetch({.url = "http://svc.test/limited"}, last.callbacks(0));
+    ASSERT_TRUE(last.wait_all(60s)) << "a slot leaked";
+    EXPECT_EQ(last.successes.load(), 1);
+  }
+}
+
 }  // namespace
 }  // namespace fetchpipe

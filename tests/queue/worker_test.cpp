@@ -392,13 +392,19 @@ TEST(QueueWorker, JsonPrintsEachRecordedResult) {
   RedisServer redis;
   tools::FaultServer server;
   TempDir dir;
-  enqueue(redis, "json", {server.url("/bytes?n=10"), server.url("/status?code=404")}, dir.path());
+  // A JSON object line (batch mode's format) names its own output, subdirectory included.
+  enqueue(redis, "json",
+          {server.url("/bytes?n=10"), server.url("/status?code=404"),
+           R"({"url": ")" + server.url("/bytes?n=5") + R"(", "output": "sub/five.bin"})"},
+          dir.path());
   const auto r = run_child(worker_argv(redis, "json", dir.path() + "/o", {"--exit-when-empty", "--json",
                                                                            "--consumer", "c1"}), 30s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(R"("outcome":"success","status":200,"error":null,"reason":null,"attempts":1)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("outcome":"failure","status":404,"error":{"kind":"http_status")"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("consumer":"c1")"), std::string::npos);
+  EXPECT_EQ(read_file(dir.path() + "/o/sub/five.bin"), pattern_bytes(5));
+  EXPECT_EQ(read_file(dir.path() + "/o/bytes"), pattern_bytes(10));
 }
 
 // --- configuration errors ------------------------------------------------------------------
@@ -471,7 +477,7 @@ TEST(QueueCli, EnqueueWithABadLineAddsNothing) {
   const std::string file = dir.path() + "/jobs.txt";
   {
     std::ofstream f(file);
-    f << "# a comment\nhttp://127.0.0.1/a\n\nftp://127.0.0.1/b\n";
+    f << "# a comment\nhttp://127.0.0.1/a\n\n{\"url\": \"http://127.0.0.1/c\", \"output\": \"../x\"}\n";
   }
   const auto r = run_child({kCli, "enqueue", "--redis", redis.url(), "--stream", "s", "-i", file}, 20s);
   EXPECT_EQ(r.exit_code, 2);

@@ -176,9 +176,71 @@ void check_cacert(std::string_view path) {
   if (!S_ISREG(st.st_mode)) throw UsageError(fmt::format("--cacert: not a regular file, got '{}'", path));
 }
 
+// `--rate N/s` or `N/m`: fetches started per second.
+double parse_rate(std::string_view text) {
+  const auto slash = text.rfind('/');
+  const std::string_view unit = slash == std::string_view::npos ? std::string_view{} : text.substr(slash + 1);
+  if (unit != "s" && unit != "m") throw UsageError(fmt::format("--rate: expected N/s or N/m, got '{}'", text));
+  double n = 0;
+  try {
+    n = parse_number("--rate", text.substr(0, slash));
+  } catch (const UsageError&) {
+    throw UsageError(fmt::format("--rate: expected N/s or N/m, got '{}'", text));
+  }
+  if (!(n > 0) || n > 1e9) throw UsageError(fmt::format("--rate: must be > 0 (and at most 1e9), got '{}'", text));
+  return unit == "s" ? n : n / 60.0;
+}
+
+// The batch-mode flags and the second round's transfer flags; false when `item` is none of them.
+bool apply_batch_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item& item) {
+  if (is(item, "-i", "--input-file")) {
+    const auto v = reader.value(item);
+    if (v.empty()) throw UsageError("-i: empty file name");
+    cmd.batch.input_file = std::string(v);
+  } else if (is(item, "-j", "--jobs")) {
+    const auto v = reader.value(item);
+    const int n = parse_int<int>("-j", v);
+    if (n < 1 || n > 10000) throw UsageError(fmt::format("-j: must be 1..10000, got '{}'", v));
+    cmd.batch.jobs = n;
+  } else if (is(item, "", "--max-per-host")) {
+    const auto v = reader.value(item);
+    const int n = parse_int<int>("--max-per-host", v);
+    if (n < 1) throw UsageError(fmt::format("--max-per-host: must be >= 1, got '{}'", v));
+    cmd.batch.max_per_host = n;
+  } else if (is(item, "", "--output-dir")) {
+    const auto v = reader.value(item);
+    if (v.empty()) throw UsageError("--output-dir: empty directory name");
+    cmd.batch.output_dir = std::string(v);
+  } else if (is(item, "", "--journal")) {
+    const auto v = reader.value(item);
+    if (v.empty()) throw UsageError("--journal: empty file name");
+    cmd.batch.journal = std::string(v);
+  } else if (is(item, "", "--rate")) {
+    cmd.rate_per_second = parse_rate(reader.value(item));
+  } else if (is(item, "", "--fail-with-body")) {
+    ArgReader::no_value(item);
+    cmd.fail_with_body = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Batch mode takes its URLs from the input; single mode has no use for the batch flags.
+void check_batch_combination(const GetCommand& cmd, const std::optional<std::string>& url) {
+  if (cmd.batch.input_file) {
+    if (url) throw UsageError(fmt::format("URL: not allowed with -i (the URLs come from the input), got '{}'", *url));
+    if (cmd.output_path) throw UsageError("-o: not allowed with -i (use --output-dir)");
+    return;
+  }
+  if (cmd.batch.output_dir) throw UsageError("--output-dir: only with -i (batch mode)");
+  if (cmd.batch.journal) throw UsageError("--journal: only with -i (batch mode)");
+}
+
 // Handles one `get` flag; false when the name is not a `get` flag.
 bool apply_get_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item& item, std::optional<std::string>& data,
                     bool& method_given) {
+  if (apply_batch_flag(cmd, reader, item)) return true;
   if (is(item, "-X", "--method")) {
     const auto v = reader.value(item);
     check_request_part("-X", Request{.method = std::string(v), .url = std::string(kProbeUrl)});
@@ -289,9 +351,11 @@ bool apply_get_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item& i
 // combination (--backoff-max below --backoff-initial), the request as a whole is valid.
 void finish_get(GetCommand& cmd, const std::optional<std::string>& url, std::optional<std::string> data,
                 bool method_given) {
-  if (!url) throw UsageError("URL: missing (usage: fetchpipe get URL [options])");
-  cmd.request.url = *url;
-  check_request_part("URL", Request{.url = *url});
+  check_batch_combination(cmd, url);
+  if (!url && !cmd.batch.input_file) throw UsageError("URL: missing (usage: fetchpipe get URL [options])");
+  // In batch mode the request is the template of every line; each line brings its own URL.
+  cmd.request.url = url ? *url : std::string(kProbeUrl);
+  check_request_part("URL", Request{.url = cmd.request.url});
   if (data) {
     cmd.request.body = std::move(*data);
     if (!method_given) cmd.request.method = "POST";

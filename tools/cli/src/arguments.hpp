@@ -37,6 +37,17 @@ struct GetCommand {
   bool json = false;
   bool verbose = false;
   bool help = false;
+
+  // Batch mode (`-i FILE`) and its limits. `--rate` also applies to a single fetch.
+  struct Batch {
+    std::optional<std::string> input_file{};  // "-" = stdin; set = batch mode
+    int jobs = 16;
+    int max_per_host = 6;
+    std::optional<std::string> output_dir{};
+    std::optional<std::string> journal{};
+  } batch{};
+  std::optional<double> rate_per_second{};
+  bool fail_with_body = false;
 };
 
 // The parsed command, or the first problem found. Parsing goes on past a problem only to learn

@@ -11,7 +11,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "help_text.hpp"
-#include "job_line.hpp"
+#include "batch_line.hpp"
 #include "queue_arguments.hpp"
 #include "text.hpp"
 
@@ -26,9 +26,11 @@ std::vector<std::string> read_jobs(std::istream& in, std::string_view source) {
   while (std::getline(in, line)) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!is_job_line(line)) continue;
-    const JobParse parsed = parse_job_line(line);
-    if (parsed.error) throw UsageError(fmt::format("{}: line {}: {}", source, number, *parsed.error));
+    const BatchLineParse parsed = parse_batch_line(line, Request{});
+    if (parsed.kind == BatchLineKind::skip) continue;
+    if (parsed.kind == BatchLineKind::invalid) {
+      throw UsageError(fmt::format("{}: line {}: {}", source, number, printable(parsed.error)));
+    }
     jobs.push_back(std::move(line));
   }
   if (in.bad()) throw UsageError(fmt::format("{}: read error", source));
@@ -38,9 +40,9 @@ std::vector<std::string> read_jobs(std::istream& in, std::string_view source) {
 std::vector<std::string> input_jobs(const EnqueueCommand& cmd) {
   if (!cmd.input_file) {
     for (const std::string& url : cmd.urls) {
-      const JobParse parsed = parse_job_line(url);
-      if (parsed.error || !is_job_line(url)) {
-        throw UsageError(fmt::format("URL '{}': {}", printable(url), parsed.error.value_or("not a job")));
+      const BatchLineParse parsed = parse_batch_line(url, Request{});
+      if (parsed.kind != BatchLineKind::job) {
+        throw UsageError(fmt::format("URL '{}': {}", printable(url), parsed.kind == BatchLineKind::skip ? "not a job" : parsed.error));
       }
     }
     return cmd.urls;

@@ -14,14 +14,16 @@
 #include <fetchpipe/client.hpp>
 #include <fetchpipe/executor.hpp>
 
+#include "batch_command.hpp"
+#include "client_setup.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "fd_io.hpp"
 #include "help_text.hpp"
 #include "output_file.hpp"
 #include "report.hpp"
 #include "signals.hpp"
 #include "text.hpp"
-#include "transports.hpp"
 
 namespace fetchpipe::cli {
 namespace {
@@ -41,17 +43,7 @@ int usage_failure(const std::string& message, bool json, const std::string& tran
 }
 
 // Writes all of `bytes` to stdout, unbuffered: the body must not pile up in memory.
-bool write_stdout(std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(STDOUT_FILENO, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
+bool write_stdout(std::string_view bytes) { return write_all(STDOUT_FILENO, bytes); }
 
 // Everything the callbacks, the signal thread and main() share about the one fetch.
 struct FetchState {
@@ -72,19 +64,7 @@ class GetRun {
   GetRun(GetCommand cmd, std::optional<OutputFile> file) : cmd_(std::move(cmd)), file_(std::move(file)) {}
 
   int run() {
-    ClientOptions options;
-    options.transport = make_transport(cmd_.transport);
-    options.retry_policy = std::make_shared<DefaultRetryPolicy>(cmd_.retry);
-    options.backoff_policy = std::make_shared<ExponentialBackoff>(cmd_.backoff);
-    // Inline: on_chunk then runs on the transport's thread, so a slow stdout or disk slows the
-    // transfer itself (TCP flow control) instead of queueing chunks in memory. The pipeline
-    // defers the callbacks it must not run inside fetch() or cancel() through its scheduler.
-    options.callback_executor = std::make_shared<InlineExecutor>();
-    options.timeouts = cmd_.timeouts;
-    options.max_redirects = cmd_.max_redirects;
-    options.max_body_bytes = cmd_.max_body_bytes;
-    options.tls.ca_file = cmd_.cacert;
-    Client client(std::move(options));
+    Client client(client_options(cmd_, 1));
 
     // Declared after the client's state it touches, so it stops first.
     SignalWatcher watcher([this](int signo) { on_signal(signo); });
@@ -105,14 +85,7 @@ class GetRun {
  private:
   Callbacks callbacks() {
     Callbacks cb;
-    cb.on_success = [this](Response r) {
-      FetchReport report;
-      report.outcome = FetchReport::Outcome::success;
-      report.status = r.status;
-      report.reason = GiveUpReason::none;
-      report.attempts = std::move(r.attempts);
-      complete(std::move(report));
-    };
+    cb.on_success = [this](Response r) { complete(report_from_response(std::move(r))); };
     cb.on_failure = [this](Error e) { complete(report_from_error(std::move(e), FetchReport::Outcome::failure)); };
     cb.on_cancel = [this](Error e) { complete(report_from_error(std::move(e), FetchReport::Outcome::cancelled)); };
     cb.on_attempt = [this](const AttemptRecord& record) {
@@ -305,6 +278,15 @@ int run_get(Args args) {
     return kExitSuccess;
   }
   if (parsed.error) return usage_failure(*parsed.error, cmd.json, cmd.transport);
+  if (cmd.batch.input_file) {
+    const bool batch_json = cmd.json;
+    const std::string batch_transport = cmd.transport;
+    try {
+      return run_batch(std::move(cmd));
+    } catch (const UsageError& e) {
+      return usage_failure(e.what(), batch_json, batch_transport);
+    }
+  }
   std::optional<OutputFile> file;
   if (cmd.output_path) {
     try {

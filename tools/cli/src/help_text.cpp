@@ -6,6 +6,7 @@ const std::string_view kTopHelp = R"(fetchpipe — fetch over HTTP(S) with retri
 
 Usage:
   fetchpipe get URL [options]             fetch one URL; body to stdout, or to -o FILE
+  fetchpipe get -i FILE [options]         batch mode: every URL listed in FILE, into --output-dir
   fetchpipe serve [--host H] [--port N]   run the fault-injecting test server until SIGINT/SIGTERM
   fetchpipe bench [options]               throughput benchmark, against the embedded server by default
   fetchpipe demo                          a short guided tour against the embedded server
@@ -30,6 +31,7 @@ Examples:
 )";
 
 const std::string_view kGetHelp = R"(Usage: fetchpipe get URL [options]
+       fetchpipe get -i FILE [options]
 
 Fetches URL (http or https). The body of a final 2xx response goes to stdout, or to -o FILE.
 Retries follow the rules below; every wait respects --timeout.
@@ -45,6 +47,16 @@ Output:
   --json                       one JSON object as the last line of stderr (outcome, status, error,
                                reason, attempts, elapsed_ms, bytes, transport)
   -v, --verbose                one line per attempt on stderr: status or error, duration, backoff
+Batch mode (-i; then no URL and no -o):
+  -i, --input-file FILE|-      fetch every URL listed in FILE (- = stdin): one URL or JSON object
+                               {"url","output","method","headers","data"} per line; # comments
+  -j, --jobs N                 fetches in flight at once, 1..10000 (default 16)
+  --max-per-host N             fetches in flight per origin (default 6)
+  --rate N/s | N/m             start at most N fetches per second or minute
+  --output-dir DIR             where bodies go (default .); named after the URL, made safe; a taken
+                               name gets .1, .2; nothing is written outside DIR
+  --journal FILE               record each finished line; a re-run skips the lines that succeeded
+                               stdout: one JSON line per input line; exit 0, 7 (a line failed), 2, 130
 Transport:
   --transport curl|httplib     which transport runs the fetch (default curl)
   --cacert FILE                trust the CA certificates in FILE instead of the system store

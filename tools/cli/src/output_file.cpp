@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fd_io.hpp"
 #include "text.hpp"
 
 namespace fetchpipe::cli {
@@ -62,17 +63,7 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
 
 OutputFile::~OutputFile() { discard(); }
 
-bool OutputFile::write(std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
+bool OutputFile::write(std::string_view bytes) { return write_all(fd_, bytes); }
 
 bool OutputFile::rewind() {
   // A device cannot start over; what it was given is gone either way.

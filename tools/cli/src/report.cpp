@@ -6,9 +6,7 @@
 #include "text.hpp"
 
 namespace fetchpipe::cli {
-namespace {
-
-std::string_view outcome_name(FetchReport::Outcome outcome) {
+std::string_view outcome_name(FetchReport::Outcome outcome) noexcept {
   switch (outcome) {
     case FetchReport::Outcome::success: return "success";
     case FetchReport::Outcome::failure: return "failure";
@@ -17,16 +15,23 @@ std::string_view outcome_name(FetchReport::Outcome outcome) {
   return "failure";
 }
 
-}  // namespace
+FetchReport report_from_response(Response response) {
+  FetchReport report;
+  report.outcome = FetchReport::Outcome::success;
+  report.status = response.status;
+  report.reason = GiveUpReason::none;
+  report.attempts = std::move(response.attempts);
+  return report;
+}
 
-FetchReport report_from_error(Error e, FetchReport::Outcome outcome) {
+FetchReport report_from_error(Error error, FetchReport::Outcome outcome) {
   FetchReport report;
   report.outcome = outcome;
-  report.status = e.status;
-  report.error_kind = std::string(to_string(e.kind));
-  report.error_message = std::move(e.message);
-  report.reason = e.reason;
-  report.attempts = std::move(e.attempts);
+  report.status = error.status;
+  report.error_kind = std::string(to_string(error.kind));
+  report.error_message = std::move(error.message);
+  report.reason = error.reason;
+  report.attempts = std::move(error.attempts);
   return report;
 }
 

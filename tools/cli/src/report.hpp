@@ -3,11 +3,13 @@
 #pragma once
 
 #include <fetchpipe/error.hpp>
+#include <fetchpipe/response.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fetchpipe::cli {
@@ -27,8 +29,12 @@ struct FetchReport {
   std::string transport{};
 };
 
-// The report of a fetch that ended with `e` (a failure or a cancel).
-[[nodiscard]] FetchReport report_from_error(Error e, FetchReport::Outcome outcome);
+// "success", "failure", "cancelled".
+[[nodiscard]] std::string_view outcome_name(FetchReport::Outcome outcome) noexcept;
+
+// What the library's terminal callbacks carry, as a report (transport, elapsed, bytes unset).
+[[nodiscard]] FetchReport report_from_response(Response response);
+[[nodiscard]] FetchReport report_from_error(Error error, FetchReport::Outcome outcome);
 
 // The report for input rejected before anything was sent (exit 2).
 [[nodiscard]] FetchReport usage_error_report(std::string message, std::string transport);

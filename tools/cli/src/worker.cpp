@@ -11,15 +11,14 @@
 #include <random>
 #include <unordered_map>
 
-#include <fetchpipe/executor.hpp>
-
 #include "job_fetch.hpp"
-#include "job_line.hpp"
+#include "batch_line.hpp"
+#include "client_setup.hpp"
 #include "json_writer.hpp"
-#include "output_name.hpp"
+#include "report.hpp"
+#include "safe_name.hpp"
 #include "signals.hpp"
 #include "text.hpp"
-#include "transports.hpp"
 
 namespace fetchpipe::cli {
 namespace {
@@ -49,15 +48,6 @@ std::string error_json(const FetchReport& r) {
   JsonWriter w;
   w.begin_object().key("kind").value(r.error_kind).key("message").value(r.error_message).end_object();
   return w.str();
-}
-
-std::string_view outcome_name(FetchReport::Outcome o) {
-  switch (o) {
-    case FetchReport::Outcome::success: return "success";
-    case FetchReport::Outcome::failure: return "failure";
-    case FetchReport::Outcome::cancelled: return "cancelled";
-  }
-  return "failure";
 }
 
 // The fields of NAME:results. A value that would be null in JSON is the empty string.
@@ -96,18 +86,8 @@ std::string result_json(const JobResult& j, const std::string& consumer) {
   return w.str();
 }
 
-ClientOptions client_options(const WorkerCommand& cmd) {
-  const GetCommand& f = cmd.fetch;
-  ClientOptions options;
-  options.transport = make_transport(f.transport, static_cast<std::size_t>(cmd.jobs));
-  options.retry_policy = std::make_shared<DefaultRetryPolicy>(f.retry);
-  options.backoff_policy = std::make_shared<ExponentialBackoff>(f.backoff);
-  // Inline, as in `get`: a slow disk slows the transfer instead of queueing chunks in memory.
-  options.callback_executor = std::make_shared<InlineExecutor>();
-  options.timeouts = f.timeouts;
-  options.max_redirects = f.max_redirects;
-  options.max_body_bytes = f.max_body_bytes;
-  options.tls.ca_file = f.cacert;
+ClientOptions worker_client_options(const WorkerCommand& cmd) {
+  ClientOptions options = client_options(cmd.fetch, static_cast<std::size_t>(cmd.jobs));
   options.admission.max_per_origin = cmd.max_per_host;
   return options;
 }
@@ -118,7 +98,7 @@ class WorkerLoop {
       : cmd_(std::move(cmd)),
         queue_(cmd_.endpoint, cmd_.names,
                queue::JobQueueOptions{.claim_after = cmd_.claim_after, .max_deliveries = cmd_.max_deliveries}),
-        client_(client_options(cmd_)) {}
+        client_(worker_client_options(cmd_)) {}
 
   int run() {
     SignalWatcher watcher([this](int signo) { on_signal(signo); });
@@ -225,10 +205,15 @@ class WorkerLoop {
       if (running_.count(job.id) != 0) return;
     }
     if (!job.line) return complete_now(rejected_job(job.id, "invalid_request", "the stream entry has no 'job' field"));
-    JobParse parsed = parse_job_line(*job.line);
-    if (parsed.error) return complete_now(rejected_job(job.id, "invalid_request", *parsed.error));
-    const JobSpec& spec = *parsed.spec;
+    const BatchLineParse parsed = parse_batch_line(*job.line, Request{});
+    if (parsed.kind == BatchLineKind::skip) {
+      return complete_now(rejected_job(job.id, "invalid_request", "the job is a blank or comment line"));
+    }
+    if (parsed.kind == BatchLineKind::invalid) return complete_now(rejected_job(job.id, "invalid_request", parsed.error));
+    const BatchJob& spec = parsed.job;
     const std::string path = output_path(job.id, spec);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     std::optional<OutputFile> file;
     try {
       file.emplace(OutputFile::create(path));
@@ -245,12 +230,12 @@ class WorkerLoop {
     if (auto it = running_.find(job.id); it != running_.end()) it->second = handle;
   }
 
-  // The file for a job: the line's own name, else batch mode's name from the URL, reserved in
-  // NAME:outputs so two jobs never share a file and a re-run of one job reuses its own.
-  std::string output_path(const std::string& id, const JobSpec& spec) {
+  // The file for a job: the line's own `output`, else batch mode's name from the URL, reserved
+  // in NAME:outputs (with `.1`, `.2` when taken) so two jobs never share a file and a re-run of
+  // one job writes the same file again.
+  std::string output_path(const std::string& id, const BatchJob& spec) {
     const std::filesystem::path dir(cmd_.output_dir);
-    if (spec.output) return (dir / *spec.output).string();
-    const std::string base = output_name_from_url(spec.request.url);
+    const std::string base = spec.output ? *spec.output : name_from_url(spec.request.url);
     bool skip_held = false;
     for (int tries = 0; tries < kMaxNameTries; ++tries) {
       const auto reserved = queue_.reserve_output(id, base, skip_held);
