@@ -119,8 +119,9 @@ Claimed JobQueue::claim_stale(std::size_t count) {
   if (jobs.empty()) return claimed;
 
   // The delivery counts (XAUTOCLAIM has just added one) decide which claimed jobs are poison.
+  // COUNT leaves room for the jobs this consumer already runs inside the same id range.
   const Reply pending = call({"XPENDING", names_.stream, names_.group, jobs.front().id, jobs.back().id,
-                              count_text(jobs.size() * 2), names_.consumer});
+                              count_text(jobs.size() + 10000), names_.consumer});
   const std::size_t n = size_of(pending.get(), "XPENDING");
   for (Job& job : jobs) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -237,8 +238,16 @@ std::size_t add_jobs(RedisConnection& conn, const std::string& stream, const std
       conn.append({"EXEC"});
       for (std::size_t i = start; i < end + 2; ++i) {
         const Reply reply = conn.read_reply();
-        if (is_error(reply.get())) {
-          throw RedisReplyError(fmt::format("adding jobs to '{}': {} ({} added before)", stream, error_text(reply.get()),
+        // EXEC answers with one reply per queued XADD: an XADD refused there (the key holds
+        // another type) is an error inside that array, not an error reply of its own.
+        const redisReply* failed = is_error(reply.get()) ? reply.get() : nullptr;
+        if (i == end + 1 && !failed && reply->type == REDIS_REPLY_ARRAY) {
+          for (std::size_t k = 0; k < reply->elements && !failed; ++k) {
+            if (is_error(reply->element[k])) failed = reply->element[k];
+          }
+        }
+        if (failed != nullptr) {
+          throw RedisReplyError(fmt::format("adding jobs to '{}': {} ({} added before)", stream, error_text(failed),
                                             added));
         }
       }

@@ -486,5 +486,15 @@ TEST(QueueCli, EnqueueWithABadLineAddsNothing) {
   EXPECT_EQ(integer_command(conn, {"EXISTS", "s"}), 0);
 }
 
+TEST(QueueCli, EnqueueToAKeyOfAnotherTypeFails) {
+  RedisServer redis;
+  auto conn = redis.connect();
+  (void)conn.command({"SET", "taken", "a string"});
+  const auto r = run_child({kCli, "enqueue", "--redis", redis.url(), "--stream", "taken", "http://127.0.0.1/"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("WRONGTYPE"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
 }  // namespace
 }  // namespace fetchpipe::test

@@ -70,7 +70,10 @@ int run_enqueue(Args args) {
   } catch (const queue::RedisRefused& e) {
     fmt::print(stderr, "fetchpipe: enqueue: {}\n", printable(e.what()));
     return kExitUsage;
-  } catch (const std::runtime_error& e) {  // unavailable, or a reply error (a key of another type)
+  } catch (const queue::RedisReplyError& e) {  // the stream's key holds another type, say
+    fmt::print(stderr, "fetchpipe: enqueue: {}\n", printable(e.what()));
+    return kExitUsage;
+  } catch (const std::runtime_error& e) {
     fmt::print(stderr, "fetchpipe: enqueue: {}\n", printable(e.what()));
     return kExitTransport;
   }

@@ -377,6 +377,10 @@ class WorkerLoop {
 
   // One attempt to record what finished, reconnecting once if needed. True when nothing is left.
   bool try_record(Clock::time_point deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_.empty() && unrecorded_.empty()) return true;  // nothing to connect for
+    }
     try {
       if (!queue_.connected() && Clock::now() < deadline) queue_.connect();
       record_finished();
