@@ -16,6 +16,7 @@ struct JobState {
   std::string id;
   OutputFile file;
   std::function<void(JobResult)> done;
+  Executor& finisher;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::uint64_t bytes = 0;
   std::optional<std::string> sink_error{};
@@ -23,8 +24,8 @@ struct JobState {
   FetchHandle handle;
   bool cancel_when_started = false;
 
-  JobState(std::string i, OutputFile f, std::function<void(JobResult)> d)
-      : id(std::move(i)), file(std::move(f)), done(std::move(d)) {}
+  JobState(std::string i, OutputFile f, std::function<void(JobResult)> d, Executor& e)
+      : id(std::move(i)), file(std::move(f)), done(std::move(d)), finisher(e) {}
 
   void sink_failed(std::string message) {
     if (sink_error) return;
@@ -38,8 +39,13 @@ struct JobState {
     if (h.valid()) h.cancel();
   }
 
-  void finish(FetchReport report) {
+  // On the transport's thread: hand the rest to the finisher.
+  void finish(FetchReport report, const std::shared_ptr<JobState>& self) {
     report.elapsed = std::chrono::steady_clock::now() - start;
+    finisher.post([self, report = std::move(report)]() mutable { self->settle(std::move(report)); });
+  }
+
+  void settle(FetchReport report) {
     report.bytes = bytes;
     JobResult result{id, std::move(report), {}};
     FetchReport& r = result.report;
@@ -65,9 +71,9 @@ struct JobState {
 
 }  // namespace
 
-FetchHandle start_job_fetch(Client& client, std::string id, const Request& request, OutputFile file,
-                            std::function<void(JobResult)> done) {
-  auto state = std::make_shared<JobState>(std::move(id), std::move(file), std::move(done));
+FetchHandle start_job_fetch(Client& client, Executor& finisher, std::string id, const Request& request,
+                            OutputFile file, std::function<void(JobResult)> done) {
+  auto state = std::make_shared<JobState>(std::move(id), std::move(file), std::move(done), finisher);
   Callbacks cb;
   cb.on_success = [state](Response r) {
     FetchReport report;
@@ -75,10 +81,10 @@ FetchHandle start_job_fetch(Client& client, std::string id, const Request& reque
     report.status = r.status;
     report.reason = GiveUpReason::none;
     report.attempts = std::move(r.attempts);
-    state->finish(std::move(report));
+    state->finish(std::move(report), state);
   };
-  cb.on_failure = [state](Error e) { state->finish(report_from_error(std::move(e), FetchReport::Outcome::failure)); };
-  cb.on_cancel = [state](Error e) { state->finish(report_from_error(std::move(e), FetchReport::Outcome::cancelled)); };
+  cb.on_failure = [state](Error e) { state->finish(report_from_error(std::move(e), FetchReport::Outcome::failure), state); };
+  cb.on_cancel = [state](Error e) { state->finish(report_from_error(std::move(e), FetchReport::Outcome::cancelled), state); };
   cb.on_chunk = [state](std::string_view chunk) {
     if (state->sink_error) return;
     if (state->file.write(chunk)) {

@@ -12,6 +12,8 @@
 #include <unordered_map>
 
 #include "job_fetch.hpp"
+#include <fetchpipe/executor.hpp>
+
 #include "batch_line.hpp"
 #include "client_setup.hpp"
 #include "json_writer.hpp"
@@ -37,6 +39,7 @@ constexpr milliseconds kCancelGrace{2000};
 // After the drain, how long recording the last results may take (Redis may be away).
 constexpr milliseconds kFinalRecord{3000};
 constexpr int kMaxNameTries = 1000;
+constexpr std::size_t kFinisherThreads = 4;
 
 void say(std::string_view message) {
   fmt::print(stderr, "fetchpipe: worker: {}\n", printable(message));
@@ -224,7 +227,7 @@ class WorkerLoop {
       std::lock_guard lock(mutex_);
       running_.emplace(job.id, FetchHandle{});
     }
-    FetchHandle handle = start_job_fetch(client_, job.id, spec.request, std::move(*file),
+    FetchHandle handle = start_job_fetch(client_, finisher_, job.id, spec.request, std::move(*file),
                                          [this](JobResult result) { on_done(std::move(result)); });
     std::lock_guard lock(mutex_);
     if (auto it = running_.find(job.id); it != running_.end()) it->second = handle;
@@ -415,6 +418,11 @@ class WorkerLoop {
   Clock::time_point next_heartbeat_{};
   bool ever_connected_ = false;
   bool reported_drain_error_ = false;
+
+  // Flushes and renames finished bodies, off the transport's thread (see job_fetch.hpp); fsyncs
+  // of several files overlap on the disk. Declared last, so it is joined first, while everything
+  // its tasks touch still exists.
+  ThreadPoolExecutor finisher_{kFinisherThreads};
 };
 
 }  // namespace
