@@ -407,6 +407,26 @@ TEST(QueueWorker, JsonPrintsEachRecordedResult) {
   EXPECT_EQ(read_file(dir.path() + "/o/bytes"), pattern_bytes(10));
 }
 
+// A job's `output` never leads out of --output-dir, not even through a link planted in it.
+TEST(QueueWorker, OutputThroughALinkIsRefused) {
+  RedisServer redis;
+  tools::FaultServer server;
+  TempDir dir;
+  TempDir elsewhere;
+  const std::string out = dir.path() + "/o";
+  fs::create_directories(out);
+  fs::create_directory_symlink(elsewhere.path(), out + "/sub");
+  enqueue(redis, "link", {R"({"url": ")" + server.url("/bytes?n=5") + R"(", "output": "sub/x.bin"})"}, dir.path());
+  const auto r = run_child(worker_argv(redis, "link", out, {"--exit-when-empty"}), 30s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(elsewhere.path() + "/x.bin")) << "the body was written through the link";
+  auto conn = redis.connect();
+  const auto results = read_stream(conn, "link:results");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].fields.at("outcome"), "failure");
+  EXPECT_NE(results[0].fields.at("error").find("link"), std::string::npos) << results[0].fields.at("error");
+}
+
 // --- configuration errors ------------------------------------------------------------------
 
 TEST(QueueCli, BadRedisUrlsAreUsageErrors) {

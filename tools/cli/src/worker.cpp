@@ -214,12 +214,11 @@ class WorkerLoop {
     }
     if (parsed.kind == BatchLineKind::invalid) return complete_now(rejected_job(job.id, "invalid_request", parsed.error));
     const BatchJob& spec = parsed.job;
-    const std::string path = output_path(job.id, spec);
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    const std::string name = output_name(job.id, spec);
+    if (auto problem = make_parent_dirs(name)) return complete_now(rejected_job(job.id, "invalid_request", *problem));
     std::optional<OutputFile> file;
     try {
-      file.emplace(OutputFile::create(path));
+      file.emplace(OutputFile::create((std::filesystem::path(cmd_.output_dir) / name).string()));
     } catch (const std::exception& e) {
       return complete_now(rejected_job(job.id, "internal_error", e.what()));
     }
@@ -233,21 +232,43 @@ class WorkerLoop {
     if (auto it = running_.find(job.id); it != running_.end()) it->second = handle;
   }
 
-  // The file for a job: the line's own `output`, else batch mode's name from the URL, reserved
-  // in NAME:outputs (with `.1`, `.2` when taken) so two jobs never share a file and a re-run of
-  // one job writes the same file again.
-  std::string output_path(const std::string& id, const BatchJob& spec) {
+  // The file for a job, relative to --output-dir: the line's own `output`, else batch mode's
+  // name from the URL, reserved in NAME:outputs (with `.1`, `.2` when taken) so two jobs never
+  // share a file and a re-run of one job writes the same file again.
+  std::string output_name(const std::string& id, const BatchJob& spec) {
     const std::filesystem::path dir(cmd_.output_dir);
     const std::string base = spec.output ? *spec.output : name_from_url(spec.request.url);
     bool skip_held = false;
     for (int tries = 0; tries < kMaxNameTries; ++tries) {
       const auto reserved = queue_.reserve_output(id, base, skip_held);
       std::error_code ec;
-      // A fresh name held by a file from before this queue existed is not ours to replace.
-      if (!reserved.fresh || !std::filesystem::exists(dir / reserved.name, ec)) return (dir / reserved.name).string();
+      // A fresh name held by anything from before (a file, a link) is not ours to replace.
+      if (!reserved.fresh || std::filesystem::symlink_status(dir / reserved.name, ec).type() ==
+                                 std::filesystem::file_type::not_found) {
+        return reserved.name;
+      }
       skip_held = true;
     }
-    return (dir / fmt::format("{}.{}", base, id)).string();
+    return fmt::format("{}.{}", base, id);
+  }
+
+  // Creates the directories of `name` under --output-dir one at a time, refusing a link on the
+  // way: a link planted in the output directory must not carry a body out of it.
+  std::optional<std::string> make_parent_dirs(const std::string& name) const {
+    namespace fs = std::filesystem;
+    fs::path at(cmd_.output_dir);
+    for (const auto& part : fs::path(name).parent_path()) {
+      at /= part;
+      std::error_code ec;
+      const auto type = fs::symlink_status(at, ec).type();
+      if (type == fs::file_type::symlink) return fmt::format("output '{}' goes through a link ('{}')", name, at.string());
+      if (type == fs::file_type::not_found) {
+        if (!fs::create_directory(at, ec) && ec) return fmt::format("cannot create '{}': {}", at.string(), ec.message());
+      } else if (type != fs::file_type::directory) {
+        return fmt::format("output '{}': '{}' is not a directory", name, at.string());
+      }
+    }
+    return std::nullopt;
   }
 
   void complete_now(JobResult result) {
