@@ -128,7 +128,9 @@ class WorkerLoop {
         say(e.what());
       } catch (const std::runtime_error& e) {  // RedisReplyError, RedisRefused after a restart
         queue_.disconnect();
-        say(fmt::format("Redis: {}", e.what()));
+        say(fmt::format("Redis: {}; trying again in {}", e.what(), human_duration(kBackoffMax)));
+        // Connecting again works at once, so without a pause a persistent error would spin.
+        wait_for_event(kBackoffMax);
       }
     }
     return kRunning;
