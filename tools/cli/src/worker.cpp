@@ -302,10 +302,22 @@ class WorkerLoop {
     const std::vector<bool> recorded = queue_.complete(completions);  // throws: kept for the next try
     for (std::size_t i = 0; i < unrecorded_.size(); ++i) {
       if (recorded[i] && cmd_.json) fmt::print("{}\n", result_json(unrecorded_[i], cmd_.names.consumer));
+      if (cmd_.fetch.verbose) describe(unrecorded_[i], recorded[i]);
     }
     if (cmd_.json) std::fflush(stdout);
     std::lock_guard lock(mutex_);
     unrecorded_.clear();
+  }
+
+  // The -v line of a finished job.
+  static void describe(const JobResult& j, bool recorded) {
+    const FetchReport& r = j.report;
+    say(fmt::format("job {}: {}{}{} in {}, {} attempt(s), {} bytes{}{}", j.id, outcome_name(r.outcome),
+                    r.status ? fmt::format(", status {}", *r.status) : std::string{},
+                    r.error_kind.empty() ? std::string{} : fmt::format(", {}: {}", r.error_kind, r.error_message),
+                    human_duration(r.elapsed), r.attempts.size(), r.bytes,
+                    j.output.empty() ? std::string{} : fmt::format(" -> {}", j.output),
+                    recorded ? "" : " (not recorded: another worker recorded this job first)"));
   }
 
   void bury(const queue::Job& job) {
