@@ -64,7 +64,9 @@ std::string RedisServer::url() const {
 }
 
 void RedisServer::start() {
-  std::vector<std::string> argv{find_redis_server(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
+  // Under `timeout`, which passes our SIGTERM on: if this test process dies without stopping
+  // the server (a crash), the server still goes away within the hour instead of living on.
+  std::vector<std::string> argv{"/usr/bin/timeout", "-s", "KILL", "3600", find_redis_server(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
                                 "--dir", dir_, "--save", "", "--appendonly", "yes", "--logfile",
                                 dir_ + "/redis.log", "--daemonize", "no"};
   if (!options_.password.empty()) {
