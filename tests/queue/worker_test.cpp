@@ -349,14 +349,18 @@ TEST(QueueWorker, SigtermDrainsThenCancelledJobsFinishElsewhere) {
   tools::FaultServer server;
   TempDir dir;
   const std::string out = dir.path() + "/out";
-  const std::vector<std::string> lines{server.url("/delay?ms=200&j=1"), server.url("/delay?ms=200&j=2"),
-                                       server.url("/delay?ms=4000&j=3"), server.url("/delay?ms=4000&j=4")};
+  const std::vector<std::string> lines{server.url("/delay?ms=200&key=d1"), server.url("/delay?ms=200&key=d2"),
+                                       server.url("/delay?ms=4000&key=d3"), server.url("/delay?ms=4000&key=d4")};
   enqueue(redis, "drain", lines, dir.path());
   auto conn = redis.connect();
   ChildProcess first(worker_argv(redis, "drain", out, {"--consumer", "first", "--drain-timeout", "1s"}));
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (pending(conn, "drain") < 4 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(pending(conn, "drain"), 4);
+  // Signal once every fetch reached the server (taken from the stream is not enough: started).
+  const auto all_started = [&] {
+    return server.count("d1") + server.count("d2") + server.count("d3") + server.count("d4") == 4;
+  };
+  while (!all_started() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(all_started());
   const auto signalled = std::chrono::steady_clock::now();
   first.send_signal(SIGTERM);
   const auto r = first.wait(20s);
