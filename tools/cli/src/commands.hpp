@@ -10,5 +10,7 @@ int run_serve(Args args);
 int run_bench(Args args);
 int run_demo(Args args);
 int run_simulate(Args args);
+int run_enqueue(Args args);
+int run_worker(Args args);
 
 }  // namespace fetchpipe::cli

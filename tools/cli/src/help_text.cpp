@@ -12,6 +12,10 @@ Usage:
   fetchpipe demo                          a short guided tour against the embedded server
   fetchpipe simulate [options]            retries, budget and breaker against a simulated server,
                                           in virtual time: outage, overload, tail latency
+  fetchpipe enqueue --redis URL --stream NAME (-i FILE | URL...)
+                                          add jobs to a Redis stream, for workers on many machines
+  fetchpipe worker --redis URL --stream NAME [options]
+                                          run the jobs of a Redis stream; results on NAME:results
   fetchpipe --help | --version
   fetchpipe COMMAND --help                the options of one command
 

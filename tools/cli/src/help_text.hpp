@@ -11,5 +11,7 @@ extern const std::string_view kServeHelp;  // followed by the endpoint list
 extern const std::string_view kBenchHelp;
 extern const std::string_view kDemoHelp;
 extern const std::string_view kSimulateHelp;
+extern const std::string_view kEnqueueHelp;  // queue_help_text.cpp
+extern const std::string_view kWorkerHelp;
 
 }  // namespace fetchpipe::cli

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   using namespace fetchpipe::cli;
   const std::vector<std::string_view> all(argv + 1, argv + argc);
   if (all.empty()) {
-    fmt::print(stderr, "fetchpipe: missing command (get, serve, bench, demo, simulate); see fetchpipe --help\n");
+    fmt::print(stderr, "fetchpipe: missing command (get, serve, bench, demo, simulate, enqueue, worker); see fetchpipe --help\n");
     return kExitUsage;
   }
   const std::string_view command = all.front();
@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     if (command == "bench") return run_bench(rest);
     if (command == "demo") return run_demo(rest);
     if (command == "simulate") return run_simulate(rest);
+    if (command == "enqueue") return run_enqueue(rest);
+    if (command == "worker") return run_worker(rest);
     if (command == "--help" || command == "-h" || command == "help") {
       fmt::print("{}", kTopHelp);
       return kExitSuccess;
@@ -38,7 +40,7 @@ int main(int argc, char** argv) {
       fmt::print("fetchpipe {}\n", FETCHPIPE_VERSION);
       return kExitSuccess;
     }
-    fmt::print(stderr, "fetchpipe: unknown command '{}' (expected get, serve, bench, demo or simulate)\n", printable(command));
+    fmt::print(stderr, "fetchpipe: unknown command '{}' (expected get, serve, bench, demo, simulate, enqueue or worker)\n", printable(command));
     return kExitUsage;
   } catch (const UsageError& e) {
     fmt::print(stderr, "fetchpipe: {}\n", printable(e.what()));
