@@ -42,6 +42,9 @@ struct Harness {
     o.timeouts = Timeouts{.connect = 1s, .attempt = 2s, .stall = 1s, .overall = 4s};
     o.max_redirects = 2;
     o.max_body_bytes = kMaxBodyBytes;
+    // One client serves every input of a run: a budget would refuse the retries the oracle counts
+    // on once enough inputs failed. Budgets are tested on their own.
+    o.retry_budget = no_retry_budget();
     return o;
   }
 

@@ -83,12 +83,15 @@ bool TokenRetryBudget::try_spend(std::string_view origin, TimePoint now) {
     // (spent + 1) <= ratio * requests, in thousandths: at most 2^32 * 10 slots * 10^6 < 2^63.
     const std::int64_t allowance_milli = ratio_milli_ * static_cast<std::int64_t>(requests);
     if (static_cast<std::int64_t>(retries + 1) * 1000 > allowance_milli) return false;
-    // Paced: one slot may spend a tenth of the window's allowance, so what the window earned is
-    // spread over it instead of spent in a burst the moment an outage starts (and again each time
-    // the burst leaves the window).
-    constexpr std::int64_t kSlotShare = 1000 * detail::RollingCounts::kSlots;
-    const std::int64_t slot_cap = (allowance_milli + kSlotShare - 1) / kSlotShare;  // rounded up
-    if (static_cast<std::int64_t>(b.counts.at(slot).second) >= slot_cap) return false;
+    // Paced: one slot may spend `ratio` of the requests of that slot (or of an average slot of
+    // the window, if more), so what the window earned is spread over it instead of spent in a
+    // burst the moment an outage starts (and again each time that burst leaves the window).
+    const auto [slot_requests, slot_retries] = b.counts.at(slot);
+    constexpr std::uint64_t kSlots = detail::RollingCounts::kSlots;
+    const std::uint64_t pace_base = std::max<std::uint64_t>(slot_requests, (requests + kSlots - 1) / kSlots);
+    const std::int64_t pace_milli = ratio_milli_ * static_cast<std::int64_t>(pace_base);
+    const std::int64_t slot_cap = (pace_milli + 999) / 1000;  // rounded up
+    if (static_cast<std::int64_t>(slot_retries) >= slot_cap) return false;
     b.counts.add(slot, kRetries);
     return true;
   });

@@ -243,7 +243,12 @@ void Chaos::check_fetch(const FetchRecord& r, const ClientPlan& plan, bool valid
     violations_.add(id + ": " + std::to_string(attempts.size()) + " attempts, max " + std::to_string(plan.max_attempts));
   }
   if (attempts.empty()) {
-    if (!r.error || r.error->kind != ErrorKind::cancelled) violations_.add(id + ": no attempt recorded");
+    // Only a cancel, or a deadline that passed before the first attempt could start (the first
+    // attempt starts after the deadline's timer is armed), ends a valid fetch with no attempt.
+    if (!r.error || (r.error->kind != ErrorKind::cancelled && r.error->kind != ErrorKind::deadline_exceeded)) {
+      violations_.add(id + ": no attempt recorded (" +
+                      (r.error ? std::string(to_string(r.error->kind)) : std::string("success")) + ")");
+    }
     return;
   }
   const TimePoint start = attempts.front().start;

@@ -31,7 +31,8 @@ TEST_P(ConformanceResume, EveryCutPointGivesTheExactBytes) {
   // end is the resource, byte for byte.
   constexpr std::size_t kSize = 50000;
   const std::string want = expected_bytes(kSize);
-  Runner run(GetParam());
+  // A hundred cut fetches in a row on one client would spend its retry budget: not what is tested.
+  Runner run(GetParam(), [](ClientOptions& o) { o.retry_budget = no_retry_budget(); });
   std::mt19937 rng(20261201);
   for (int i = 0; i < 100; ++i) {
     const std::size_t cut = 1 + rng() % (kSize - 1);

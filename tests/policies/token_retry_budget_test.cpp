@@ -64,22 +64,37 @@ int spend_over_window(RetryBudget& budget, std::string_view origin, std::chrono:
   return n;
 }
 
-TEST(TokenRetryBudget, RatioAllowsExactlyTwentyPerHundredRequestsPacedOverTheWindow) {
+TEST(TokenRetryBudget, RatioAllowsExactlyTwentyPerHundredRequests) {
   TokenRetryBudget budget({.min_per_second = 0});
   for (int i = 0; i < 100; ++i) budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 2) << "a slot spends a tenth of the window's allowance";
-  EXPECT_EQ(spend_over_window(budget, kA, 1s), 18) << "the other 18 over the rest of the window";
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 20);
+  EXPECT_EQ(spend_over_window(budget, kA, 1s), 0) << "the window's allowance is spent";
   EXPECT_EQ(spend_all(budget, kA, at(10s)), 0) << "the requests left the window";
 }
 
+TEST(TokenRetryBudget, WhatTheWindowEarnedIsNotSpentInOneBurst) {
+  // 10 s of healthy traffic, 100 requests a second, bank 200 retries; then every request fails.
+  TokenRetryBudget budget({.min_per_second = 0});
+  for (int second = 0; second < 10; ++second) {
+    for (int i = 0; i < 100; ++i) budget.record_request(kA, at(std::chrono::seconds{second}));
+  }
+  budget.record_request(kA, at(10s));
+  int first_second = 0;
+  for (int i = 0; i < 100; ++i) {
+    budget.record_request(kA, at(10s + std::chrono::milliseconds{i * 10}));
+    first_second += spend_all(budget, kA, at(10s + std::chrono::milliseconds{i * 10}));
+  }
+  EXPECT_LE(first_second, 21) << "a second spends 20 % of a second's requests, not the window's 200";
+  EXPECT_GE(first_second, 19);
+}
 TEST(TokenRetryBudget, TheFloorCountsAgainstTheRatio) {
   TokenRetryBudget budget;
   for (int i = 0; i < 1000; ++i) budget.record_request(kA, at(0s));
-  // 200 for the window, 20 a slot: the floor's 10 are part of each slot's 20, not extra.
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 20);
-  EXPECT_EQ(spend_over_window(budget, kA, 0s), 180);
-}
-TEST(TokenRetryBudget, UnderBusyTrafficTheFloorAddsNothing) {
+  // 200 for the window: the floor's 10 are part of it, not extra.
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 200);
+  // Later seconds still get the floor, whatever the traffic.
+  EXPECT_EQ(spend_over_window(budget, kA, 1s), 100);
+}TEST(TokenRetryBudget, UnderBusyTrafficTheFloorAddsNothing) {
   // 1,000 requests a second, every one failing: once the window is full, retries stay at 20 % of
   // them, the floor being part of that allowance (an outage costs a busy origin 1.2 times its
   // load, not 1.2 plus the floor of every client), and no second gets more than its share.
@@ -122,22 +137,20 @@ TEST(TokenRetryBudget, RequestsOlderThanTheWindowNoLongerCount) {
 TEST(TokenRetryBudget, RetriesExpireWithTheWindow) {
   TokenRetryBudget budget({.ratio = 1.0, .window = 10s, .min_per_second = 0});
   for (int i = 0; i < 10; ++i) budget.record_request(kA, at(0s));
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 1);
-  EXPECT_EQ(spend_all(budget, kA, at(9s)), 1);
-  // At 10 s the requests and the retry of slot 0 have left the window together: 2 new requests
-  // and the retry of 9 s remain, so one more. (Were the old retry still counted: none.)
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 10);
+  EXPECT_EQ(spend_all(budget, kA, at(9s)), 0);
+  // At 10 s the requests and the retries of slot 0 have left the window together: 2 new
+  // requests, so 2 more. (Were the old retries still counted: none.)
   budget.record_request(kA, at(10s));
   budget.record_request(kA, at(10s));
-  EXPECT_EQ(spend_all(budget, kA, at(10s)), 1);
-}
-TEST(TokenRetryBudget, OriginsAreIsolated) {
+  EXPECT_EQ(spend_all(budget, kA, at(10s)), 2);
+}TEST(TokenRetryBudget, OriginsAreIsolated) {
   TokenRetryBudget budget({.min_per_second = 0});
   for (int i = 0; i < 1000; ++i) budget.record_request(kA, at(0s));
   for (int i = 0; i < 100; ++i) budget.record_request(kB, at(0s));
-  EXPECT_EQ(spend_all(budget, kB, at(0s)), 2) << "B's own 100 requests: 2 a slot";
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 20) << "B's retries took nothing from A";
-}
-TEST(TokenRetryBudget, TimePointsBeforeTheClocksEpochWork) {
+  EXPECT_EQ(spend_all(budget, kB, at(0s)), 20) << "B's own 100 requests";
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 200) << "B's retries took nothing from A";
+}TEST(TokenRetryBudget, TimePointsBeforeTheClocksEpochWork) {
   // Seconds and slots are floor(t / width): [-1 s, 0) and [0, 1 s) are two seconds, which
   // truncation toward zero would merge into one.
   TokenRetryBudget floor({.ratio = 0.0, .min_per_second = 1});
@@ -153,9 +166,8 @@ TEST(TokenRetryBudget, TimePointsBeforeTheClocksEpochWork) {
 }
 
 TEST(TokenRetryBudget, SharedBetweenThreadsCountsExactly) {
-  // Two threads hammer one budget for one origin at one instant: the total allowed is exactly the
-  // slot's share of the ratio of the requests recorded before (the floor within it), whatever
-  // the interleaving.
+  // Two threads hammer one budget for one origin: the total allowed is exactly the ratio of the
+  // requests recorded before (the floor within it), whatever the interleaving.
   TokenRetryBudget budget({.ratio = 0.5, .min_per_second = 10});
   constexpr int kRequests = 4000;
   for (int i = 0; i < kRequests; ++i) budget.record_request(kA, at(0s));
@@ -171,8 +183,8 @@ TEST(TokenRetryBudget, SharedBetweenThreadsCountsExactly) {
   std::thread t1(hammer), t2(hammer);
   t1.join();
   t2.join();
-  EXPECT_EQ(allowed.load(), kRequests / 2 / 10);
-  EXPECT_EQ(spend_all(budget, kB, at(0s)), 10000 / 2 / 10);
+  EXPECT_EQ(allowed.load(), kRequests / 2);
+  EXPECT_EQ(spend_all(budget, kB, at(0s)), 10000 / 2);
 }
 
 TEST(TokenRetryBudget, TrackedOriginsAreBounded) {
@@ -198,7 +210,7 @@ TEST(TokenRetryBudget, KeepsAnOriginInUseWhileOthersComeAndGo) {
     budget.record_request("http://other" + std::to_string(i) + ":80", at(0s));
     budget.record_request(kA, at(0s));  // A stays the most recently used of its shard
   }
-  EXPECT_EQ(spend_all(budget, kA, at(0s)), 200) << "A's counts survived 2000 other origins (a slot's share)";
+  EXPECT_EQ(spend_all(budget, kA, at(0s)), 2000) << "A's counts survived 2000 other origins";
 }
 
 TEST(TokenRetryBudget, ValidatesOptions) {

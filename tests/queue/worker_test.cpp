@@ -65,8 +65,11 @@ class TempDir {
 
 std::vector<std::string> worker_argv(const RedisServer& redis, const std::string& stream, const std::string& out,
                                      std::vector<std::string> extra) {
+  // No retry budget: these tests judge exactly-once results against a fixed plan of faults, each
+  // of which the plan expects retried; the budget (tested on its own) would refuse some of them.
   std::vector<std::string> argv{kCli, "worker", "--redis", redis.url(), "--stream", stream, "--output-dir", out,
-                                "--backoff-initial", "1ms", "--backoff-max", "20ms", "--max-per-host", "64"};
+                                "--backoff-initial", "1ms", "--backoff-max", "20ms", "--max-per-host", "64",
+                                "--no-retry-budget"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

@@ -15,8 +15,11 @@
 //     younger than 9/10 of it always does.
 //   - try_spend(t) first draws on the floor: up to `min_per_second` retries in each second
 //     [k s, (k+1) s) of the clock's epoch. Past the floor it draws on the ratio: allowed when
-//     (retries in the window + 1) <= ratio * (requests in the window). Every allowed retry, the
-//     floor's included, is counted in t's slot and expires with the window like a request.
+//     (retries in the window + 1) <= ratio * (requests in the window), and t's slot has spent
+//     fewer than ratio * (the requests of that slot, or of an average slot of the window if
+//     more), rounded up: paced, so the allowance a window earned is not spent in one burst the
+//     moment an outage starts. Every allowed retry, the floor's included, is counted in t's slot
+//     and expires with the window like a request.
 //   - Refusing spends nothing. So with no traffic exactly min_per_second retries per second pass
 //     (a lone fetch and light traffic are never refused); after N requests within the window,
 //     retries in it reach N * ratio (rounded down), of which the floor's are a part.
