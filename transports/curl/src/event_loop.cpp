@@ -169,9 +169,13 @@ void EventLoop::handle_socket_event(int fd, std::uint32_t events) {
   FdState& state = fd_state(fd);
   if (state.wanted == 0 || state.shard == nullptr) {
     // A parked keep-alive socket became readable (the server closed it) or writable: stop
-    // watching it; libcurl notices a dead connection itself when it next looks at it.
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    state.in_epoll = false;
+    // watching it; libcurl notices a dead connection itself when it next looks at it. An event
+    // left over for a socket already closed (closing took it out of epoll) touches nothing: its
+    // number may belong to another thread's descriptor by now.
+    if (state.in_epoll) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      state.in_epoll = false;
+    }
     return;
   }
   int flags = 0;
