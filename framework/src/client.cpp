@@ -51,6 +51,12 @@ ClientOptions validated(ClientOptions options) {
     throw std::invalid_argument(
         fmt::format("ClientOptions.error_body_limit must be <= 64 MiB, got {}", options.error_body_limit));
   }
+  if (options.hedging) {
+    const int n = options.hedging->max_in_flight();
+    if (n < 2 || n > 5) {
+      throw std::invalid_argument(fmt::format("ClientOptions.hedging: max_in_flight() must be 2..5, got {}", n));
+    }
+  }
   if (!options.retry_budget) options.retry_budget = std::make_shared<TokenRetryBudget>();
   if (!options.callback_executor) options.callback_executor = std::make_shared<ThreadPoolExecutor>(1);
   if (!options.scheduler) options.scheduler = std::make_shared<RealScheduler>();
@@ -158,6 +164,7 @@ ClientStats Client::stats() const {
   s.cancelled = core_->cancelled.load();
   s.attempts = core_->attempts.load();
   s.retries = core_->retries.load();
+  s.hedges = core_->hedges.load();
   s.budget_refusals = core_->budget_refusals.load();
   s.breaker_rejections = core_->breaker_rejections.load();
   s.queued = core_->queued.load();

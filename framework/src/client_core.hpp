@@ -77,6 +77,7 @@ struct ClientCore {
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::uint64_t> attempts{0};
   std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> hedges{0};
   std::atomic<std::uint64_t> budget_refusals{0};
   std::atomic<std::uint64_t> breaker_rejections{0};
   std::atomic<std::uint64_t> queued{0};

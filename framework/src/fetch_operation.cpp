@@ -69,7 +69,14 @@ FetchOperation::FetchOperation(ClientCore& core, Request request, Callbacks call
       max_body_bytes_(request_.overrides.max_body_bytes ? request_.overrides.max_body_bytes : core.options.max_body_bytes),
       retry_prototype_(request_.overrides.retry_policy ? request_.overrides.retry_policy : core.options.retry_policy),
       backoff_prototype_(request_.overrides.backoff_policy ? request_.overrides.backoff_policy
-                                                          : core.options.backoff_policy) {}
+                                                          : core.options.backoff_policy),
+      hedging_(core.options.hedging != nullptr && request_.is_idempotent()) {
+  if (hedging_) {
+    hedge_limit_ = request_.overrides.max_attempts.value_or(retry_prototype_->attempt_limit().value_or(0));
+    hedge_max_ = std::clamp(core.options.hedging->max_in_flight(), 2, 5);
+  }
+}
+
 
 FetchOperation::~FetchOperation() = default;
 
@@ -226,6 +233,7 @@ void FetchOperation::start_attempt() {
       record.error = ErrorKind::circuit_open;
       record.message = fmt::format("not sent: the circuit breaker of {} is open", origin_.view());
       records_.push_back(std::move(record));
+      current_ = records_.size() - 1;
       // Nothing was sent, so waiting out the open period is free, if the deadline leaves room.
       if (deadline_ && verdict.retry_at < *deadline_) {
         current_record().backoff = verdict.retry_at - now;
@@ -257,7 +265,7 @@ void FetchOperation::start_attempt() {
       }
       if (auto& events = core_.options.events) {
         const Request& sent = request_;
-        enqueue([events, e = AttemptStarted{id_, attempt_, sent.url, origin_.view(), now}] {
+        enqueue([events, e = AttemptStarted{id_, attempt_, sent.url, origin_.view(), now, false}] {
           events->on_attempt_started(e);
         });
       }
@@ -271,7 +279,7 @@ void FetchOperation::start_attempt() {
   flush(Defer::no);  // settles what a decision above left, and delivers events or a rewind
   if (!launch) return;
   if (first) core_.options.retry_budget->record_request(origin_.view(), now);
-  launch_exchange();
+  launch_exchange(true);
 }
 
 void FetchOperation::end_breaker_attempt_locked(AttemptOutcome outcome) {
@@ -288,8 +296,10 @@ void FetchOperation::settle(bool shutting_down) {
   bool probe = false;
   bool give_back = false;
   bool withdraw = false;
+  std::vector<std::shared_ptr<Exchange>> stop;
   {
     std::lock_guard lock(mutex_);
+    stop.swap(stopping_);
     report = std::exchange(breaker_report_, std::nullopt);
     probe = breaker_report_probe_;
     // The slot stays taken until the transport is done with the fetch's exchange, so an origin
@@ -302,6 +312,7 @@ void FetchOperation::settle(bool shutting_down) {
       withdraw = true;
     }
   }
+  for (auto& exchange : stop) exchange->cancel();
   if (report && core_.options.circuit_breaker) {
     try {
       const TimePoint now = core_.options.scheduler->now();
@@ -335,6 +346,7 @@ void FetchOperation::prepare_attempt_locked() {
   record.number = attempt_;
   record.start = now;
   records_.push_back(std::move(record));
+  current_ = records_.size() - 1;
   attempt_deadline_ = later(now, timeouts_.attempt);
   if (deadline_ && *deadline_ < attempt_deadline_) attempt_deadline_ = *deadline_;
   redirects_ = 0;
@@ -342,29 +354,48 @@ void FetchOperation::prepare_attempt_locked() {
   hop_url_.reset();
 }
 
-AttemptRecord& FetchOperation::current_record() { return records_.back(); }
+AttemptRecord& FetchOperation::current_record() { return records_[current_]; }
+
+void FetchOperation::reset_exchange_state_locked() {
+  head_ = ResponseHead{};
+  have_head_ = false;
+  mode_ = BodyMode::buffer;
+  body_.clear();
+  exchange_bytes_ = 0;
+  resource_changed_ = false;
+  body_cut_ = false;
+  drain_stopped_ = false;
+  abort_reason_.reset();
+  abort_message_.clear();
+  expected_length_.reset();
+}
+
+bool FetchOperation::store_started_locked(std::uint64_t seq, const std::shared_ptr<Exchange>& exchange) {
+  if (decided_) return true;  // a cancel that came while start() ran found nothing to abort
+  Leg* leg = hedging_ ? find_leg_locked(seq) : nullptr;
+  if (leg) leg->exchange = exchange;
+  if (in_exchange_ && seq == exchange_seq_) {
+    exchange_ = exchange;
+    return false;
+  }
+  // A leg that lost while start() ran (or one that already ended: cancel() is then a no-op).
+  return hedging_ && leg == nullptr;
+}
 
 // Caller holds the gate.
-void FetchOperation::launch_exchange() {
+void FetchOperation::launch_exchange(bool opens_race) {
   ExchangeSpec spec;
   std::uint64_t seq = 0;
+  std::shared_ptr<LegObserver> leg;
+  bool race = false;
   {
     std::lock_guard lock(mutex_);
     if (decided_) return;
-    head_ = ResponseHead{};
-    have_head_ = false;
-    mode_ = BodyMode::buffer;
-    body_.clear();
+    reset_exchange_state_locked();
     if (!streams_ && !asked_from_) {
       sink_bytes_ = 0;
       resumed_body_.clear();
     }
-    exchange_bytes_ = 0;
-    resource_changed_ = false;
-    body_cut_ = false;
-    abort_reason_.reset();
-    abort_message_.clear();
-    expected_length_.reset();
     spec.request = hop_request_ ? &*hop_request_ : &request_;
     spec.deadline = attempt_deadline_;
     spec.connect_timeout = bounded(timeouts_.connect);
@@ -374,14 +405,28 @@ void FetchOperation::launch_exchange() {
     spec.tls = tls_.get();
     in_exchange_ = true;
     ++exchanges_outstanding_;
-    seq = ++exchange_seq_;
+    seq = ++seq_counter_;
+    exchange_seq_ = seq;
+    if (hedging_) {
+      leg = std::make_shared<LegObserver>(shared_from_this(), seq, *spec.request);
+      spec.request = &leg->request;
+      legs_.push_back(Leg{seq, current_, attempt_deadline_, nullptr});
+      // The probe of a half-open breaker goes alone: the breaker lets exactly one through.
+      if (opens_race && !breaker_probe_) {
+        race = race_open_ = true;
+        ++race_;
+        last_leg_start_ = current_record().start;
+      }
+    }
   }
   std::shared_ptr<Exchange> exchange;
   try {
-    exchange = core_.options.transport->start(spec, shared_from_this());
+    if (leg) exchange = core_.options.transport->start(spec, leg);
+    else exchange = core_.options.transport->start(spec, shared_from_this());
   } catch (const std::exception& e) {
     std::unique_lock lock(mutex_);
     --exchanges_outstanding_;  // never started: no on_complete will come
+    if (hedging_) drop_leg_locked(seq);
     if (decided_) settle_pending_.store(true, std::memory_order_relaxed);
     if (decided_ || !in_exchange_ || seq != exchange_seq_) {
       lock.unlock();
@@ -397,16 +442,17 @@ void FetchOperation::launch_exchange() {
   bool cancel_it = false;
   {
     std::lock_guard lock(mutex_);
-    if (in_exchange_ && seq == exchange_seq_) {
-      // A cancel that came while start() ran found no exchange to abort: abort it now.
-      if (decided_) cancel_it = true;
-      else exchange_ = exchange;
-    }
+    cancel_it = store_started_locked(seq, exchange);
   }
   if (cancel_it && exchange) exchange->cancel();
+  if (race) arm_hedge_timer();
 }
 
-void FetchOperation::on_head(ResponseHead head) {
+void FetchOperation::on_head(ResponseHead head) { head_arrived(kDirect, std::move(head)); }
+
+bool FetchOperation::on_body(std::string_view chunk) { return body_arrived(kDirect, chunk); }
+
+void FetchOperation::head_arrived(std::uint64_t seq, ResponseHead head) {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
   const int status = head.status;
@@ -414,46 +460,81 @@ void FetchOperation::on_head(ResponseHead head) {
       is_redirect_status(status) && core_.options.max_redirects > 0 && head.headers.contains("Location");
   const bool accepted = !redirect && retry_prototype_->is_success(status);  // user code: unlocked
   std::shared_ptr<Exchange> stop;
+  std::vector<std::shared_ptr<Exchange>> losers;
+  std::optional<std::chrono::nanoseconds> latency;  // of an attempt's first answer, for the hedging policy
+  TimerId hedge_timer = 0;
   {
-    std::lock_guard lock(mutex_);
-    if (decided_ || !in_exchange_) return;
-    head_ = std::move(head);
-    have_head_ = true;
-    const auto framing = framing_of(head_, (hop_request_ ? *hop_request_ : request_).method);
-    if (redirect) {
-      mode_ = BodyMode::discard;
-    } else if (accepted) {
-      mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
-      judge_resumed_head_locked();
-      const auto& limit = max_body_bytes_;
-      expected_length_ = framing.length;
-      if (!framing.problem && limit && framing.length && base_ + *framing.length > *limit) {
-        abort_reason_ = ErrorKind::body_too_large;  // refused before any byte of it is read
-        abort_message_ = fmt::format("the body ({} bytes announced) exceeds the limit of {} bytes", *framing.length, *limit);
+    std::unique_lock lock(mutex_);
+    if (decided_) return;
+    if (seq == kDirect && !in_exchange_) return;
+    const bool current = seq == kDirect || (in_exchange_ && seq == exchange_seq_);
+    if (!current && !find_leg_locked(seq)) return;  // a leg that already lost
+    if (!current || racing_locked()) {
+      if (!(redirect || accepted)) {
+        // Rejected while another leg of the race still runs: this one lost, the race goes on.
+        leg_lost(lock, seq, ErrorKind::http_status, fmt::format("HTTP {}", status), status, std::move(head.headers),
+                 true);
+        return;
       }
-    } else {
-      mode_ = BodyMode::keep_excerpt;
-      if (asked_from_ && status == 416) resume_validator_.reset();  // the range is not there: start over
+      crown_locked(seq, losers);
     }
-    // A broken head of a response we accept, or an interim status handed over as final, is
-    // counted as a reset: the connection carried something that is not this response.
-    if (framing.problem && (mode_ != BodyMode::keep_excerpt || status < 200)) {
-      abort_reason_ = ErrorKind::connection_reset;
-      abort_message_ = *framing.problem;
+    if (hedging_) hedge_timer = close_race_locked();  // this attempt has its answer
+    if ((redirect || accepted) && redirects_ == 0 && core_.options.hedging) {
+      latency = core_.options.scheduler->now() - current_record().start;
     }
-    // null while start() has not returned: on_body then stops it
-    if (abort_reason_) stop = exchange_;
+    stop = take_head_locked(std::move(head), redirect, accepted);
   }
+  if (hedge_timer != 0) core_.options.scheduler->cancel(hedge_timer);
+  for (auto& loser : losers) loser->cancel();
   if (stop) stop->cancel();
+  if (latency) {
+    try {
+      core_.options.hedging->record_latency(origin_.view(), *latency);
+    } catch (...) {
+      core_.report_exception(std::current_exception());
+    }
+  }
+  if (!losers.empty()) flush(Defer::no);  // the losers' attempt reports
 }
 
-bool FetchOperation::on_body(std::string_view chunk) {
+std::shared_ptr<Exchange> FetchOperation::take_head_locked(ResponseHead head, bool redirect, bool accepted) {
+  const int status = head.status;
+  head_ = std::move(head);
+  have_head_ = true;
+  const auto framing = framing_of(head_, (hop_request_ ? *hop_request_ : request_).method);
+  if (redirect) {
+    mode_ = BodyMode::discard;
+  } else if (accepted) {
+    mode_ = streams_ ? BodyMode::stream : BodyMode::buffer;
+    judge_resumed_head_locked();
+    const auto& limit = max_body_bytes_;
+    expected_length_ = framing.length;
+    if (!framing.problem && limit && framing.length && base_ + *framing.length > *limit) {
+      abort_reason_ = ErrorKind::body_too_large;  // refused before any byte of it is read
+      abort_message_ = fmt::format("the body ({} bytes announced) exceeds the limit of {} bytes", *framing.length, *limit);
+    }
+  } else {
+    mode_ = BodyMode::keep_excerpt;
+    if (asked_from_ && status == 416) resume_validator_.reset();  // the range is not there: start over
+  }
+  // A broken head of a response we accept, or an interim status handed over as final, is
+  // counted as a reset: the connection carried something that is not this response.
+  if (framing.problem && (mode_ != BodyMode::keep_excerpt || status < 200)) {
+    abort_reason_ = ErrorKind::connection_reset;
+    abort_message_ = *framing.problem;
+  }
+  // null while start() has not returned: on_body then stops it
+  return abort_reason_ ? exchange_ : nullptr;
+}
+
+bool FetchOperation::body_arrived(std::uint64_t seq, std::string_view chunk) {
   GateGuard gate(*gate_);
   if (!gate.open()) return false;
   bool delivered = false;
   {
     std::lock_guard lock(mutex_);
     if (decided_ || !in_exchange_ || abort_reason_) return false;
+    if (seq != kDirect && seq != exchange_seq_) return false;  // a leg that lost: stop it
     exchange_bytes_ += chunk.size();
     if (mode_ == BodyMode::buffer || mode_ == BodyMode::stream) {
       // The limit is on the body the user accepts; a rejected body never fails the attempt.
@@ -543,15 +624,17 @@ void FetchOperation::keep_error_body(std::string_view chunk) {
   if (body_.size() < limit) body_.append(chunk.substr(0, static_cast<std::size_t>(limit - body_.size())));
 }
 
-void FetchOperation::on_complete(ExchangeResult result) {
+void FetchOperation::on_complete(ExchangeResult result) { exchange_ended(kDirect, std::move(result)); }
+
+void FetchOperation::exchange_ended(std::uint64_t seq, ExchangeResult result) noexcept {
   try {
-    complete_exchange(std::move(result));
+    complete_exchange(seq, std::move(result));
   } catch (...) {
     fail_internal(std::current_exception());
   }
 }
 
-void FetchOperation::complete_exchange(ExchangeResult result) {
+void FetchOperation::complete_exchange(std::uint64_t seq, ExchangeResult result) {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
   std::shared_ptr<Exchange> finished;  // released after the lock
@@ -560,12 +643,24 @@ void FetchOperation::complete_exchange(ExchangeResult result) {
   if (decided_) {
     // Decided while the transport still worked (a cancel, the deadline): now that its exchange
     // is over, the admission slot may go to the next fetch.
+    if (seq != kDirect) drop_leg_locked(seq);
     settle_pending_.store(true, std::memory_order_relaxed);
     lock.unlock();
     settle();
     return;
   }
+  if (seq != kDirect && !(in_exchange_ && seq == exchange_seq_)) {
+    // A leg racing the current exchange, or one that lost (recorded then: nothing to do).
+    if (!find_leg_locked(seq)) return;
+    // Racing legs have no head: the first head ends the race, won or lost.
+    const ErrorKind kind = result.error.value_or(ErrorKind::internal_error);
+    std::string message =
+        result.error ? std::move(result.message) : std::string("the transport ended the exchange without a response");
+    leg_lost(lock, seq, kind, std::move(message), std::nullopt, Headers{}, false);
+    return;
+  }
   if (!in_exchange_) return;
+  if (seq != kDirect) drop_leg_locked(seq);
   in_exchange_ = false;
   finished = std::move(exchange_);
   const std::optional<int> status = have_head_ ? std::optional<int>{head_.status} : std::nullopt;
@@ -663,12 +758,21 @@ void FetchOperation::handle_redirect(std::unique_lock<std::mutex>& lock) {
 
 void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKind kind, std::string message,
                                     std::optional<int> status) {
+  if (hedging_ && racing_locked() && kind != ErrorKind::deadline_exceeded && kind != ErrorKind::cancelled) {
+    // Another leg of the race still runs: this failure does not end the attempt.
+    leg_lost(lock, exchange_seq_, kind, std::move(message), status, Headers{}, false);
+    return;
+  }
+  TimerId hedge_timer = hedging_ ? close_race_locked() : 0;
   const TimePoint now = core_.options.scheduler->now();
   auto& record = current_record();
   record.elapsed = now - record.start;
   record.status = status;
   if (kind != ErrorKind::http_status) record.error = kind;
-  record.message = message;
+  // A note left while the attempt ran (a hedge the budget refused) stays after the outcome.
+  record.message = record.message.empty() ? message : fmt::format("{}; {}", message, record.message);
+  const int attempt = attempt_;
+  const int redirects = redirects_;
 
   if (kind == ErrorKind::deadline_exceeded) {
     end_breaker_attempt_locked(AttemptOutcome::failure);
@@ -680,7 +784,8 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
   } else {
     const bool may_retry = !resource_changed_ && (!committed_ || rewinds_ || can_resume_locked());
     lock.unlock();
-    const Verdict verdict = consult_policies(kind, status, may_retry);
+    if (hedge_timer != 0) core_.options.scheduler->cancel(std::exchange(hedge_timer, 0));
+    const Verdict verdict = consult_policies(kind, status, may_retry, attempt, redirects);
     lock.lock();
     // The breaker counts what the retry policy would retry as the origin's failure.
     end_breaker_attempt_locked(verdict.decision.retry || verdict.decision.reason != GiveUpReason::not_retryable
@@ -719,17 +824,22 @@ void FetchOperation::attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKin
     }
   }
   lock.unlock();
+  if (hedge_timer != 0) core_.options.scheduler->cancel(hedge_timer);
   flush(Defer::no);
 }
 
 // Only the path that ends an attempt calls this, and an attempt ends once: the per-fetch policy
 // clones are never used by two threads at a time, so they need no lock.
-FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry) {
+FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry,
+                                                         int attempt, int redirects) {
+  // Legs of a hedging fetch may end on two threads at once; otherwise only one path asks.
+  std::unique_lock policy_lock(policy_mutex_, std::defer_lock);
+  if (hedging_) policy_lock.lock();
   if (!retry_policy_) retry_policy_ = retry_prototype_->clone();
   RetryContext context;
   context.request = &request_;
-  context.attempt = attempt_;
-  context.redirects = redirects_;
+  context.attempt = attempt;
+  context.redirects = redirects;
   context.max_attempts = request_.overrides.max_attempts;
   // Exactly one of error and status: a response the client rejected is judged by its status.
   if (kind == ErrorKind::http_status) {
@@ -740,7 +850,7 @@ FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::op
   }
   context.system_now = core_.options.scheduler->system_now();
   Verdict verdict{retry_policy_->decide(context)};
-  if (verdict.decision.retry && context.max_attempts && attempt_ >= *context.max_attempts) {
+  if (verdict.decision.retry && context.max_attempts && attempt >= *context.max_attempts) {
     verdict.decision = RetryDecision::stop(GiveUpReason::attempts_exhausted);  // the request's limit holds
   }
   if (verdict.decision.retry && may_retry) {
@@ -748,7 +858,7 @@ FetchOperation::Verdict FetchOperation::consult_policies(ErrorKind kind, std::op
       verdict.delay = *verdict.decision.server_delay;
     } else {
       if (!backoff_policy_) backoff_policy_ = backoff_prototype_->clone();
-      verdict.delay = backoff_policy_->next_delay(attempt_);
+      verdict.delay = backoff_policy_->next_delay(attempt);
     }
     verdict.delay = bounded(verdict.delay);
     // The budget pays only for a retry that will happen: a wait past the deadline ends the fetch
@@ -804,6 +914,7 @@ void FetchOperation::deadline_passed() {
   if (!gate.open()) return;
   std::shared_ptr<Exchange> exchange;
   TimerId backoff = 0;
+  TimerId hedge_timer = 0;
   {
     std::lock_guard lock(mutex_);
     if (decided_) return;
@@ -830,9 +941,11 @@ void FetchOperation::deadline_passed() {
     backoff = backoff_timer_;
     backoff_timer_ = 0;
     awaiting_retry_ = false;
+    hedge_timer = std::exchange(hedge_timer_, 0);
     decide_failure(ErrorKind::deadline_exceeded, GiveUpReason::deadline, std::move(message), status);
   }
   if (backoff != 0) core_.options.scheduler->cancel(backoff);
+  if (hedge_timer != 0) core_.options.scheduler->cancel(hedge_timer);
   if (exchange) exchange->cancel();
   flush(Defer::no);
 }
@@ -892,13 +1005,17 @@ std::string FetchOperation::describe(std::string_view detail) const {
 
 void FetchOperation::enqueue_attempt_report() {
   if (records_.empty()) return;
+  enqueue_attempt_report(current_);
+}
+
+void FetchOperation::enqueue_attempt_report(std::size_t index) {
   if (auto& events = core_.options.events) {
-    const AttemptRecord& r = records_.back();
+    const AttemptRecord& r = records_[index];
     enqueue([events, e = AttemptEnded{id_, r.number, origin_.view(), r.status, r.error, r.elapsed,
                                       r.start + r.elapsed}] { events->on_attempt_ended(e); });
   }
   if (!reports_attempts_) return;
-  enqueue([this, record = records_.back()] { callbacks_.on_attempt(record); });
+  enqueue([this, record = records_[index]] { callbacks_.on_attempt(record); });
 }
 
 void FetchOperation::enqueue_fetch_ended(FetchOutcome outcome, GiveUpReason reason, std::optional<ErrorKind> error,
@@ -907,6 +1024,14 @@ void FetchOperation::enqueue_fetch_ended(FetchOutcome outcome, GiveUpReason reas
   // admission slot, are settled once the lock is released.
   end_breaker_attempt_locked(AttemptOutcome::abandoned);
   if (slot_ == Slot::holding || slot_ == Slot::queued) settle_pending_.store(true, std::memory_order_relaxed);
+  if (hedging_) {
+    // Legs still racing the current exchange end with the fetch; settle() cancels them.
+    const bool deadline = reason == GiveUpReason::deadline && error == ErrorKind::deadline_exceeded;
+    end_racing_legs_locked(deadline ? ErrorKind::deadline_exceeded : ErrorKind::cancelled,
+                           deadline ? "the deadline passed" : "cancelled: the fetch ended", stopping_);
+    race_open_ = false;
+    if (!stopping_.empty()) settle_pending_.store(true, std::memory_order_relaxed);
+  }
   auto& events = core_.options.events;
   if (!events) return;
   const TimePoint now = core_.options.scheduler->now();
@@ -974,7 +1099,7 @@ void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::st
 void FetchOperation::decide_cancelled(std::string message) {
   std::optional<int> status;
   if (!records_.empty()) {
-    auto& record = records_.back();
+    auto& record = current_record();
     if (in_exchange_) {
       record.elapsed = core_.options.scheduler->now() - record.start;
       record.error = ErrorKind::cancelled;
@@ -1002,14 +1127,17 @@ bool FetchOperation::cancel() {
   if (!gate.open()) return false;  // the client is shutting down and cancels everything itself
   std::shared_ptr<Exchange> exchange;
   TimerId timer = 0;
+  TimerId hedge_timer = 0;
   {
     std::lock_guard lock(mutex_);
     if (decided_) return false;
     decide_cancelled("cancelled by the caller");
     exchange = exchange_;
     timer = backoff_timer_;
+    hedge_timer = std::exchange(hedge_timer_, 0);
   }
   if (timer != 0) core_.options.scheduler->cancel(timer);
+  if (hedge_timer != 0) core_.options.scheduler->cancel(hedge_timer);
   if (exchange) exchange->cancel();
   flush(Defer::yes);
   return true;
@@ -1017,16 +1145,22 @@ bool FetchOperation::cancel() {
 
 void FetchOperation::cancel_for_shutdown() {
   std::shared_ptr<Exchange> exchange;
+  std::vector<std::shared_ptr<Exchange>> racing;
   TimerId timer = 0;
+  TimerId hedge_timer = 0;
   {
     std::lock_guard lock(mutex_);
     if (!decided_) decide_cancelled("cancelled: the client was destroyed");
     exchange = std::move(exchange_);
+    racing.swap(stopping_);
     timer = backoff_timer_;
     backoff_timer_ = 0;
+    hedge_timer = std::exchange(hedge_timer_, 0);
   }
   if (timer != 0) core_.options.scheduler->cancel(timer);
+  if (hedge_timer != 0) core_.options.scheduler->cancel(hedge_timer);
   if (exchange) exchange->cancel();
+  for (auto& leg : racing) leg->cancel();
 }
 
 // ---- delivery queue -------------------------------------------------------------------------
@@ -1157,11 +1291,14 @@ void FetchOperation::run_task(std::function<void()>& task) noexcept {
 void FetchOperation::finish_terminal() noexcept {
   callbacks_ = Callbacks{};  // free the user's captures now, not when the last handle goes
   TimerId deadline_timer = 0;
+  TimerId hedge_timer = 0;
   {
     std::lock_guard lock(mutex_);
     deadline_timer = std::exchange(deadline_timer_, 0);
+    hedge_timer = std::exchange(hedge_timer_, 0);
   }
   if (deadline_timer != 0) core_.options.scheduler->cancel(deadline_timer);
+  if (hedge_timer != 0) core_.options.scheduler->cancel(hedge_timer);
   settle(gate_->closing());  // a fetch decided by the client's shutdown gives its slot back here
   core_.remove(this);        // last use of the core: the client may be gone right after
 }

@@ -59,7 +59,8 @@ class FetchOperation final : public ExchangeObserver,
   // drain in progress on another thread to finish first.
   void drain_here();
 
-  // ExchangeObserver
+  // ExchangeObserver: the exchange of a fetch that does not hedge. A hedging fetch gives each
+  // exchange a LegObserver, which calls the same steps with the exchange's number.
   void on_head(ResponseHead head) override;
   bool on_body(std::string_view chunk) override;
   void on_complete(ExchangeResult result) override;
@@ -74,6 +75,8 @@ class FetchOperation final : public ExchangeObserver,
 
  private:
   enum class BodyMode { buffer, stream, keep_excerpt, discard };
+  class LegObserver;
+  static constexpr std::uint64_t kDirect = 0;  // the exchange's observer is the operation itself
   enum class Defer { no, yes };  // "yes" inside fetch() / cancel(): never run callbacks inline
 
   struct StopCancel {
@@ -101,7 +104,54 @@ class FetchOperation final : public ExchangeObserver,
   // Under `mutex_`: the admitted attempt ended with `outcome` (once per attempt; later calls are no-ops).
   void end_breaker_attempt_locked(AttemptOutcome outcome);
   void prepare_attempt_locked();
-  void launch_exchange();
+  // Starts the current exchange. `opens_race`: it is the attempt's first exchange, which hedges
+  // may race (not a redirect's next hop).
+  void launch_exchange(bool opens_race = false);
+  void reset_exchange_state_locked();
+  // The steps of the observer calls; `seq` names the exchange (kDirect: the only one).
+  void head_arrived(std::uint64_t seq, ResponseHead head);
+  bool body_arrived(std::uint64_t seq, std::string_view chunk);
+  void complete_exchange(std::uint64_t seq, ExchangeResult result);
+  // Under `mutex_`: the current exchange's head, judged; returns the exchange to stop, if any.
+  std::shared_ptr<Exchange> take_head_locked(ResponseHead head, bool redirect, bool accepted);
+
+  // ---- Hedging (hedging_policy.hpp): only when hedging_ is set. ----
+  // Each exchange of a hedging fetch is a leg. The current exchange (exchange_seq_) is the one the
+  // rest of the operation knows; the others race it until one has a head. The first accepted
+  // head (or redirect) wins: it becomes the current exchange and the others are cancelled. A leg
+  // that fails before that while another runs is recorded and dropped; when the retry policy
+  // would retry its outcome, the next hedge starts at once.
+  struct Leg {
+    std::uint64_t seq = 0;
+    std::size_t record = 0;                // its attempt in records_
+    TimePoint deadline{};
+    std::shared_ptr<Exchange> exchange;    // null until start() returned
+  };
+  // Under `mutex_`: start() returned `exchange` for exchange `seq`. Stores it where it belongs;
+  // true when it must be cancelled instead (the fetch is decided, or the leg lost meanwhile).
+  [[nodiscard]] bool store_started_locked(std::uint64_t seq, const std::shared_ptr<Exchange>& exchange);
+  void exchange_ended(std::uint64_t seq, ExchangeResult result) noexcept;
+  [[nodiscard]] Leg* find_leg_locked(std::uint64_t seq);
+  void drop_leg_locked(std::uint64_t seq);
+  // Under `mutex_`: ends the race for a winner (`seq`, current or not): every other leg is
+  // recorded as cancelled and its exchange added to `stop`.
+  void crown_locked(std::uint64_t seq, std::vector<std::shared_ptr<Exchange>>& stop);
+  void promote_locked(const Leg& leg);  // makes a racing leg the current exchange
+  // A leg lost before any head won: record it, drop it, and start the next hedge now if the
+  // retry policy would retry what it got. Called with `lock` held; releases it.
+  void leg_lost(std::unique_lock<std::mutex>& lock, std::uint64_t seq, ErrorKind kind, std::string message,
+                std::optional<int> status, Headers headers, bool still_running);
+  // Every leg but the current one, recorded as ended with `kind` (the fetch is decided), their
+  // exchanges moved into `stop`.
+  void end_racing_legs_locked(ErrorKind kind, std::string_view message, std::vector<std::shared_ptr<Exchange>>& stop);
+  [[nodiscard]] bool racing_locked() const;  // legs other than the current one run
+  void arm_hedge_timer();
+  void hedge_due(std::uint64_t race);
+  void start_hedge(std::uint64_t race, std::chrono::nanoseconds after);
+  [[nodiscard]] TimerId close_race_locked();  // returns the hedge timer to cancel
+  // Whether the retry policy would retry this outcome of attempt number `attempt`.
+  [[nodiscard]] bool retryable(ErrorKind kind, std::optional<int> status, const Headers* headers, int attempt);
+  [[nodiscard]] bool may_hedge_locked() const;  // below the in-flight and attempt limits
   // Finishes the current attempt with a failure and either schedules the next or decides the
   // fetch. Called with `lock` held; releases it.
   void attempt_failed(std::unique_lock<std::mutex>& lock, ErrorKind kind, std::string message,
@@ -113,7 +163,8 @@ class FetchOperation final : public ExchangeObserver,
     std::chrono::nanoseconds delay{0};  // the wait before the retry, when decision.retry
     bool budget_refused = false;        // the retry budget said no to that retry
   };
-  Verdict consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry);
+  // `attempt` and `redirects`: the ended attempt's number and redirects, read under `mutex_`.
+  Verdict consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry, int attempt, int redirects);
   // Plans the retry after `delay`: called with `lock` held; releases it around schedule_at().
   void schedule_retry(std::unique_lock<std::mutex>& lock, TimePoint at);
   void arm_deadline();
@@ -129,6 +180,7 @@ class FetchOperation final : public ExchangeObserver,
   // Whether the head that arrived, not the exchange's `error`, decides the attempt. `mutex_` held.
   [[nodiscard]] bool head_outweighs(ErrorKind error) const;
   void enqueue_attempt_report();
+  void enqueue_attempt_report(std::size_t record);
   void enqueue_fetch_ended(FetchOutcome outcome, GiveUpReason reason, std::optional<ErrorKind> error,
                            std::optional<int> status);
   enum class Terminal { none, success, failure, cancel };
@@ -161,6 +213,7 @@ class FetchOperation final : public ExchangeObserver,
   const std::optional<std::uint64_t> max_body_bytes_;
   const std::shared_ptr<RetryPolicy> retry_prototype_;
   const std::shared_ptr<BackoffPolicy> backoff_prototype_;
+  const bool hedging_;               // a hedging policy is set and the request is idempotent
   OriginKey origin_;                 // the request URL's origin, once the request is valid
   TimePoint started_at_{};
 
@@ -181,6 +234,7 @@ class FetchOperation final : public ExchangeObserver,
   std::optional<TimePoint> deadline_;
   TimePoint attempt_deadline_{};
   std::vector<AttemptRecord> records_;
+  std::size_t current_ = 0;      // records_ index of the current exchange's attempt
   std::unique_ptr<RetryPolicy> retry_policy_;
   std::unique_ptr<BackoffPolicy> backoff_policy_;
   TimerId backoff_timer_ = 0;
@@ -191,7 +245,8 @@ class FetchOperation final : public ExchangeObserver,
   std::optional<Request> hop_request_;  // set after a redirect; else request_ is sent
   std::optional<Url> hop_url_;
   std::shared_ptr<Exchange> exchange_;
-  std::uint64_t exchange_seq_ = 0;
+  std::uint64_t exchange_seq_ = 0;  // the current exchange's number
+  std::uint64_t seq_counter_ = 0;   // numbers handed out
   bool in_exchange_ = false;
   int exchanges_outstanding_ = 0;  // started and not yet completed by the transport
   ResponseHead head_;
@@ -202,8 +257,8 @@ class FetchOperation final : public ExchangeObserver,
   std::optional<ErrorKind> abort_reason_;  // why the pipeline stopped the exchange itself
   std::string abort_message_;              // and what to tell the user
   std::optional<std::uint64_t> expected_length_;  // an accepted response's Content-Length
-  bool drain_stopped_ = false;
-  bool body_cut_ = false;
+  bool drain_stopped_ = false;  // a rejected body passed the drain bound: we stopped it
+  bool body_cut_ = false;       // the exchange ended with an error after its head
   // Resuming (resume.hpp), under `mutex_`.
   [[nodiscard]] bool can_resume_locked() const;
   std::optional<std::string> resume_validator_;  // what the last accepted response offers
@@ -212,11 +267,24 @@ class FetchOperation final : public ExchangeObserver,
   std::uint64_t base_ = 0;                // where this exchange's body starts in the resource
   std::string resumed_body_;              // buffering: the part kept while a resume is asked
   bool resource_changed_ = false;         // a 200 answered the Range request: cannot continue
-  PhaseTimings timings_;                   // the last completed exchange's                  // the exchange ended with an error after its head             // a rejected body passed the drain bound: we stopped it
+  PhaseTimings timings_;                   // the last completed exchange's
   bool committed_ = false;                 // bytes reached on_chunk since the last rewind
   std::uint64_t bytes_delivered_ = 0;
 
   std::optional<std::stop_callback<StopCancel>> stop_callback_;
+
+  // Hedging state, under `mutex_` (see Leg).
+  std::vector<Leg> legs_;         // every leg whose exchange runs, the current one included
+  bool race_open_ = false;        // the attempt has no head yet: hedges may still start
+  std::uint64_t race_ = 0;        // the attempt's race: a timer of an earlier one does nothing
+  TimerId hedge_timer_ = 0;
+  TimePoint last_leg_start_{};
+  int hedge_limit_ = 0;           // attempt number no hedge may exceed (0: no limit)
+  int hedge_max_ = 0;             // legs in flight at once (the policy's max_in_flight)
+  // A hedging fetch's legs may end on two threads at once: the per-fetch retry policy clone is
+  // asked by one at a time.
+  std::mutex policy_mutex_;
+  std::vector<std::shared_ptr<Exchange>> stopping_;  // racing legs a decision ended: cancelled in settle()
 
   // Delivery queue state (own mutex: callbacks may call cancel(), which takes `mutex_`).
   std::mutex queue_mutex_;
@@ -232,6 +300,24 @@ class FetchOperation final : public ExchangeObserver,
   bool drain_posted_ = false;
   bool draining_ = false;
   std::thread::id drain_thread_;
+};
+
+// The observer of one exchange of a hedging fetch: tells the operation which exchange speaks, and
+// keeps the request the exchange sends alive for as long as the exchange runs (a cancelled
+// loser may still be running when the fetch has moved on to another attempt).
+class FetchOperation::LegObserver final : public ExchangeObserver {
+ public:
+  LegObserver(std::shared_ptr<FetchOperation> op, std::uint64_t seq, Request sent)
+      : request(std::move(sent)), op_(std::move(op)), seq_(seq) {}
+  void on_head(ResponseHead head) override { op_->head_arrived(seq_, std::move(head)); }
+  bool on_body(std::string_view chunk) override { return op_->body_arrived(seq_, chunk); }
+  void on_complete(ExchangeResult result) override { op_->exchange_ended(seq_, std::move(result)); }
+
+  const Request request;
+
+ private:
+  std::shared_ptr<FetchOperation> op_;
+  const std::uint64_t seq_;
 };
 
 }  // namespace fetchpipe::detail

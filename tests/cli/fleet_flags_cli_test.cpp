@@ -1,4 +1,5 @@
-// `get --retry-budget`, `--no-retry-budget` and `--circuit-breaker`: their validation, and that
+// `get --retry-budget`, `--no-retry-budget`, `--circuit-breaker`, `--hedge` and `--hedge-max`: their
+// validation, and that
 // they reach the client (seen through --json attempts against the fault server).
 #include <gtest/gtest.h>
 
@@ -47,6 +48,14 @@ TEST_F(FleetFlagsCli, BadValuesExit2NamingTheFlagAndNothingIsSent) {
       {{"--circuit-breaker", "three"}, {"--circuit-breaker", "'three'"}},
       {{"--circuit-breaker", "3,0s"}, {"--circuit-breaker", "'3,0s'"}},
       {{"--circuit-breaker", "3,5"}, {"--circuit-breaker", "'3,5'"}},
+      {{"--hedge", "soon"}, {"--hedge", "'soon'"}},
+      {{"--hedge", "0ms"}, {"--hedge", "'0ms'"}},
+      {{"--hedge", "-5ms"}, {"--hedge", "'-5ms'"}},
+      {{"--hedge"}, {"--hedge", "missing value"}},
+      {{"--hedge", "auto", "--hedge-max", "1"}, {"--hedge-max", "'1'"}},
+      {{"--hedge", "auto", "--hedge-max", "6"}, {"--hedge-max", "'6'"}},
+      {{"--hedge", "auto", "--hedge-max", "two"}, {"--hedge-max", "'two'"}},
+      {{"--hedge-max", "3"}, {"--hedge-max", "'3'", "--hedge"}},
   };
   for (const auto& c : cases) {
     for (const bool json : {false, true}) {
@@ -73,7 +82,10 @@ TEST_F(FleetFlagsCli, GoodValuesAreAccepted) {
                                                {"--no-retry-budget"},
                                                {"--circuit-breaker", "5"},
                                                {"--circuit-breaker", "2,250ms"},
-                                               {"--retry-budget=0", "--no-retry-budget", "--circuit-breaker=1,1m"}}) {
+                                               {"--retry-budget=0", "--no-retry-budget", "--circuit-breaker=1,1m"},
+                                               {"--hedge", "auto"},
+                                               {"--hedge", "250ms", "--hedge-max", "5"},
+                                               {"--hedge=1s", "--hedge-max=2"}}) {
     const auto r = run_child(get("/fixed", args));
     EXPECT_EQ(r.exit_code, 0) << fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err;
   }
@@ -81,7 +93,8 @@ TEST_F(FleetFlagsCli, GoodValuesAreAccepted) {
 
 TEST_F(FleetFlagsCli, HelpListsTheFleetFlags) {
   const auto r = run_child({kCli, "get", "--help"});
-  for (const char* flag : {"--retry-budget RATIO[,MIN]", "--no-retry-budget", "--circuit-breaker N[,DUR]"}) {
+  for (const char* flag : {"--retry-budget RATIO[,MIN]", "--no-retry-budget", "--circuit-breaker N[,DUR]",
+                           "--hedge DUR|auto", "--hedge-max N"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   }
 }
@@ -115,6 +128,38 @@ TEST_F(FleetFlagsCli, CircuitBreakerOpensAfterNFailuresAndNothingMoreIsSent) {
   const auto j = report_of(r);
   EXPECT_EQ(j["reason"].string(), "circuit_open") << r.err;
   EXPECT_EQ(server_.total_count(), 1) << "nothing sent while the circuit is open";
+}
+
+// --hedge: the first request hangs at the server, the hedge 200 ms later answers; --json marks the
+// hedge and the cancelled loser, and the server sees the loser's connection closed.
+TEST_F(FleetFlagsCli, HedgeSendsASecondAttemptWhenTheFirstIsLate) {
+  for (const std::string transport : {"curl", "httplib"}) {
+    server_.reset_counts();
+    const std::string key = "hedge-" + transport;
+    const auto r = run_child(get("/flaky?fault=hang&fail=1&key=" + key,
+                                 {"--hedge", "200ms", "--transport", transport, "--timeout", "20s", "--json"}));
+    EXPECT_EQ(r.exit_code, 0) << transport << "\n" << r.err;
+    const auto j = report_of(r);
+    const auto& attempts = j["attempts"].array();
+    ASSERT_EQ(attempts.size(), 2u) << r.err;
+    EXPECT_EQ(attempts[0]["hedge"].boolean(), false);
+    EXPECT_EQ(attempts[0]["error"].string(), "cancelled");
+    EXPECT_EQ(attempts[1]["hedge"].boolean(), true);
+    EXPECT_EQ(attempts[1]["status"].number(), 200);
+    EXPECT_EQ(server_.count(key), 2);
+  }
+}
+
+// Without --hedge nothing is hedged: the hanging attempt runs into the attempt timeout.
+TEST_F(FleetFlagsCli, WithoutHedgeALateAttemptIsOnlyRetriedAfterItFails) {
+  const auto r = run_child(get("/flaky?fault=hang&fail=1&key=nohedge",
+                               {"--attempt-timeout", "300ms", "--backoff-initial", "0ms", "--json"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto j = report_of(r);
+  const auto& attempts = j["attempts"].array();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0]["error"].string(), "attempt_timeout");
+  EXPECT_EQ(attempts[1]["hedge"].boolean(), false);
 }
 
 }  // namespace

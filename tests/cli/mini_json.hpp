@@ -23,6 +23,7 @@ struct Json {
   [[nodiscard]] bool is_string() const { return value.index() == 3; }
   [[nodiscard]] bool is_array() const { return value.index() == 4; }
   [[nodiscard]] bool is_object() const { return value.index() == 5; }
+  [[nodiscard]] bool boolean() const { return std::get<1>(value); }
   [[nodiscard]] double number() const { return std::get<2>(value); }
   [[nodiscard]] const std::string& string() const { return std::get<3>(value); }
   [[nodiscard]] const JsonArray& array() const { return *std::get<4>(value); }

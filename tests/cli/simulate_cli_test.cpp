@@ -45,6 +45,13 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 const std::vector<std::string> kConfigs{"no retries", "retries", "retries + budget", "retries + budget + breaker"};
+// The tail scenario also compares hedging: a fixed delay, then the origin's observed p95.
+const std::vector<std::string> kTailConfigs{"no retries",
+                                            "retries",
+                                            "retries + budget",
+                                            "retries + budget + breaker",
+                                            "retries + budget + hedge 50ms",
+                                            "retries + budget + hedge auto"};
 
 TEST(SimulateCli, JsonHasExactlyTheContractsKeys) {
   for (const std::string scenario : {"outage", "overload", "tail"}) {
@@ -59,7 +66,8 @@ TEST(SimulateCli, JsonHasExactlyTheContractsKeys) {
     EXPECT_EQ((*json)["scenario"].string(), scenario);
     EXPECT_EQ((*json)["seed"].number(), 9);
     const auto& rows = (*json)["rows"].array();
-    ASSERT_EQ(rows.size(), kConfigs.size());
+    const auto& configs = scenario == "tail" ? kTailConfigs : kConfigs;
+    ASSERT_EQ(rows.size(), configs.size());
     const std::set<std::string> keys{"config",      "offered", "attempts", "amplification", "success_pct",
                                      "p50_ms",      "p99_ms",  "p999_ms",  "recovery_ms"};
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -67,10 +75,10 @@ TEST(SimulateCli, JsonHasExactlyTheContractsKeys) {
       std::set<std::string> seen;
       for (const auto& [k, v] : row.object()) seen.insert(k);
       EXPECT_EQ(seen, keys) << scenario;
-      EXPECT_EQ(row["config"].string(), kConfigs[i]);
+      EXPECT_EQ(row["config"].string(), configs[i]);
       EXPECT_GT(row["offered"].number(), 1000);
       // Every fetch is sent at least once, except those an open breaker refused unsent.
-      if (kConfigs[i].find("breaker") == std::string::npos) {
+      if (configs[i].find("breaker") == std::string::npos) {
         EXPECT_GE(row["attempts"].number(), row["offered"].number());
       }
       EXPECT_NEAR(row["amplification"].number(), row["attempts"].number() / row["offered"].number(), 0.001);
@@ -164,6 +172,35 @@ TEST(SimulateCli, SvgIsOneSelfContainedDocument) {
   }
 }
 
+// Hedging cuts the tail the retries alone leave: with 2 % of requests taking about 1 s, the p99
+// without hedging is a slow request; with hedging after the observed p95 it is a fast one.
+TEST(SimulateCli, TailHedgingCutsTheP99ForFewExtraAttempts) {
+  const auto r = run_child(simulate({"--scenario", "tail", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto json = parse_json(lines_of(r.out).at(0));
+  ASSERT_TRUE(json);
+  const auto& rows = (*json)["rows"].array();
+  ASSERT_EQ(rows.size(), kTailConfigs.size());
+  const auto& plain = rows[2];  // retries + budget
+  const auto& fixed = rows[4];
+  const auto& automatic = rows[5];
+  EXPECT_GT(plain["p99_ms"].number(), 500);
+  EXPECT_LT(fixed["p99_ms"].number(), 100);
+  EXPECT_LT(automatic["p99_ms"].number() * 10, plain["p99_ms"].number());
+  EXPECT_LE(automatic["amplification"].number(), 1.05 * plain["amplification"].number());
+}
+
+// --hedge in another scenario adds one row with that hedging.
+TEST(SimulateCli, HedgeAddsARowOutsideTheTailScenario) {
+  const auto r = run_child(simulate({"--scenario", "outage", "--hedge", "20ms", "--hedge-max", "3", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto json = parse_json(lines_of(r.out).at(0));
+  ASSERT_TRUE(json);
+  const auto& rows = (*json)["rows"].array();
+  ASSERT_EQ(rows.size(), kConfigs.size() + 1);
+  EXPECT_EQ(rows.back()["config"].string(), "retries + budget + hedge 20ms");
+}
+
 TEST(SimulateCli, NoRetryBudgetReplacesTheBudgetRows) {
   const auto r = run_child(simulate({"--no-retry-budget", "--json"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -195,6 +232,8 @@ TEST(SimulateCli, BadFlagsExit2NamingTheFlagAndTheValue) {
       {{"--retry-budget", "-1"}, {"--retry-budget", "'-1'"}},
       {{"--circuit-breaker", "0"}, {"--circuit-breaker", "'0'"}},
       {{"--circuit-breaker", "3,soon"}, {"--circuit-breaker", "'3,soon'"}},
+      {{"--hedge", "later"}, {"--hedge", "'later'"}},
+      {{"--hedge-max", "4"}, {"--hedge-max", "'4'"}},
       {{"--no-retry-budget=yes"}, {"--no-retry-budget", "'yes'"}},
       {{"--json=1"}, {"--json", "'1'"}},
       {{"--csv"}, {"--csv", "missing value"}},

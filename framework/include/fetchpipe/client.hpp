@@ -39,6 +39,7 @@
 #include "fetchpipe/circuit_breaker.hpp"
 #include "fetchpipe/events.hpp"
 #include "fetchpipe/executor.hpp"
+#include "fetchpipe/hedging_policy.hpp"
 #include "fetchpipe/request.hpp"
 #include "fetchpipe/retry_budget.hpp"
 #include "fetchpipe/retry_policy.hpp"
@@ -110,6 +111,10 @@ struct ClientOptions {
   // Per-origin circuit breaker. Default: none. ConsecutiveFailureBreaker is the usual choice.
   std::shared_ptr<CircuitBreaker> circuit_breaker;
   AdmissionLimits admission;
+  // Hedged requests (hedging_policy.hpp): an idempotent fetch whose attempt is late starts another
+  // one; the first accepted response wins and the others are cancelled. Its max_in_flight() must
+  // be 2..5. Default: none (off). FixedHedging and AdaptiveHedging are in policies/.
+  std::shared_ptr<HedgingPolicy> hedging;
   // Sees fetches, attempts, retries, budget refusals and breaker transitions. Default: none.
   std::shared_ptr<EventListener> events;
   // Receives any exception a callback throws (and failures to post to the executor). Runs on the
@@ -148,8 +153,9 @@ struct ClientStats {
   std::uint64_t cancelled = 0;
   std::uint64_t in_flight = 0;
   std::uint64_t attempts = 0;          // attempts sent (a circuit_open rejection is not one)
-  std::uint64_t retries = 0;           // attempts after the first
-  std::uint64_t budget_refusals = 0;   // retries the retry budget refused
+  std::uint64_t retries = 0;           // attempts after the first that are not hedges
+  std::uint64_t hedges = 0;            // attempts started as hedges
+  std::uint64_t budget_refusals = 0;   // retries and hedges the retry budget refused
   std::uint64_t breaker_rejections = 0;  // attempts the circuit breaker refused (nothing sent)
   std::uint64_t queued = 0;            // fetches that waited for admission
 };

@@ -76,6 +76,7 @@ struct AttemptRecord {
   std::string message{};                           // the transport's or the pipeline's words on it
   std::optional<std::chrono::nanoseconds> backoff{}; // wait planned after it; nullopt after the last
   std::optional<std::uint64_t> resumed_from{};     // the byte it asked to continue from (Range)
+  bool hedge = false;  // started as a hedge, while an earlier attempt of the fetch still ran
 };
 
 // The response a fetch failed on: a status the client does not accept (a 404's problem body, a

@@ -65,6 +65,17 @@ struct AttemptStarted {
   std::string_view url;
   std::string_view origin;
   TimePoint at{};
+  bool hedge = false;  // started as a hedge while an earlier attempt still ran
+};
+
+// A hedge went out: attempt `attempt` of the fetch, `after` the previous attempt of the race started
+// without a response head (or at once, when a racing attempt failed in a way worth retrying).
+struct HedgeStarted {
+  FetchId fetch = 0;
+  int attempt = 0;
+  std::string_view origin;
+  std::chrono::nanoseconds after{0};
+  TimePoint at{};
 };
 
 struct AttemptEnded {
@@ -128,6 +139,7 @@ class EventListener {
   virtual void on_attempt_started(const AttemptStarted&) {}
   virtual void on_attempt_ended(const AttemptEnded&) {}
   virtual void on_retry_scheduled(const RetryScheduled&) {}
+  virtual void on_hedge_started(const HedgeStarted&) {}
   virtual void on_budget_refused(const BudgetRefused&) {}
   virtual void on_breaker_state_changed(const BreakerStateChanged&) {}
   virtual void on_fetch_ended(const FetchEnded&) {}

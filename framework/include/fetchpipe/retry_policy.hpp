@@ -68,6 +68,9 @@ class RetryPolicy {
   [[nodiscard]] virtual std::unique_ptr<RetryPolicy> clone() const = 0;
   // Whether a complete response with this status ends the fetch successfully. Default: 2xx.
   [[nodiscard]] virtual bool is_success(int status) const { return status >= 200 && status < 300; }
+  // The most attempts this policy ever allows a fetch, if it has such a limit. The pipeline starts
+  // no hedge (hedging_policy.hpp) past it; retries are bounded by decide() itself. Default: none.
+  [[nodiscard]] virtual std::optional<int> attempt_limit() const { return std::nullopt; }
 };
 
 }  // namespace fetchpipe

@@ -377,6 +377,7 @@ bool apply_get_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item& i
 void finish_get(GetCommand& cmd, const std::optional<std::string>& url, std::optional<std::string> data,
                 bool method_given) {
   check_batch_combination(cmd, url);
+  check_fleet_flags(cmd.fleet);
   if (!url && !cmd.batch.input_file) throw UsageError("URL: missing (usage: fetchpipe get URL [options])");
   // In batch mode the request is the template of every line; each line brings its own URL.
   cmd.request.url = url ? *url : std::string(kProbeUrl);

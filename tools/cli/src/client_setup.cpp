@@ -10,6 +10,8 @@ namespace fetchpipe::cli {
 
 ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   ClientOptions options;
+  // A hedging fetch has up to --hedge-max attempts in flight: httplib needs a worker for each.
+  if (cmd.fleet.hedge != FleetFlags::Hedge::off) parallelism *= static_cast<std::size_t>(cmd.fleet.hedge_max.value_or(2));
   options.transport = make_transport(cmd.transport, parallelism, TransportSettings{cmd.proxy, cmd.no_proxy, cmd.compressed});
   options.retry_policy = std::make_shared<DefaultRetryPolicy>(cmd.retry);
   if (cmd.fail_with_body) {
@@ -28,7 +30,7 @@ ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   // Per-origin slots matter only when fetches run side by side (batch mode).
   if (cmd.batch.input_file) options.admission.max_per_origin = cmd.batch.max_per_host;
   options.admission.rate_per_second = cmd.rate_per_second;
-  apply_fleet_options(cmd.fleet, options);  // --retry-budget, --no-retry-budget, --circuit-breaker
+  apply_fleet_options(cmd.fleet, options);  // --retry-budget, --no-retry-budget, --circuit-breaker, --hedge
   return options;
 }
 

@@ -27,6 +27,7 @@ class FailWithBodyPolicy final : public RetryPolicy {
   [[nodiscard]] RetryDecision decide(const RetryContext& context) override;
   [[nodiscard]] std::unique_ptr<RetryPolicy> clone() const override;
   [[nodiscard]] bool is_success(int status) const override;
+  [[nodiscard]] std::optional<int> attempt_limit() const override { return max_attempts_; }
 
  private:
   std::shared_ptr<const RetryPolicy> prototype_;

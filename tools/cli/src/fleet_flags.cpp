@@ -5,6 +5,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include <fetchpipe/policies/adaptive_hedging.hpp>
+#include <fetchpipe/policies/fixed_hedging.hpp>
 #include <fetchpipe/policies/timeouts.hpp>
 #include <fetchpipe/retry_budget.hpp>
 
@@ -86,10 +88,28 @@ void parse_breaker(FleetFlags& fleet, std::string_view text) {
   fleet.breaker = options;
 }
 
+void parse_hedge(FleetFlags& fleet, std::string_view text) {
+  if (text == "auto") {
+    fleet.hedge = FleetFlags::Hedge::adaptive;
+    return;
+  }
+  const auto delay = parse_duration(text);
+  if (!delay) throw UsageError(fmt::format("--hedge: not a duration (a number with ms, s or m) or 'auto', got '{}'", text));
+  if (*delay <= 0ns) throw UsageError(fmt::format("--hedge: the delay must be > 0, got '{}'", text));
+  fleet.hedge = FleetFlags::Hedge::fixed;
+  fleet.hedge_delay = *delay;
+}
+
+void parse_hedge_max(FleetFlags& fleet, std::string_view text) {
+  const auto n = number_of<int>(text);
+  if (!n || *n < 2 || *n > 5) throw UsageError(fmt::format("--hedge-max: N must be a whole number 2..5, got '{}'", text));
+  fleet.hedge_max = *n;
+}
+
 }  // namespace
 
 std::optional<bool> fleet_flag_takes_value(std::string_view name) {
-  if (name == "--retry-budget" || name == "--circuit-breaker") return true;
+  if (name == "--retry-budget" || name == "--circuit-breaker" || name == "--hedge" || name == "--hedge-max") return true;
   if (name == "--no-retry-budget") return false;
   return std::nullopt;
 }
@@ -101,8 +121,18 @@ void apply_fleet_flag(FleetFlags& fleet, std::string_view name, std::optional<st
     parse_budget(fleet, value.value_or(""));
   } else if (name == "--circuit-breaker") {
     parse_breaker(fleet, value.value_or(""));
+  } else if (name == "--hedge") {
+    parse_hedge(fleet, value.value_or(""));
+  } else if (name == "--hedge-max") {
+    parse_hedge_max(fleet, value.value_or(""));
   } else {
     throw UsageError(fmt::format("unknown option '{}'", name));
+  }
+}
+
+void check_fleet_flags(const FleetFlags& fleet) {
+  if (fleet.hedge_max && fleet.hedge == FleetFlags::Hedge::off) {
+    throw UsageError(fmt::format("--hedge-max: only with --hedge DUR|auto, got '{}' alone", *fleet.hedge_max));
   }
 }
 
@@ -122,6 +152,19 @@ void apply_fleet_options(const FleetFlags& fleet, ClientOptions& options) {
     case FleetFlags::Budget::none: options.retry_budget = no_retry_budget(); break;
   }
   if (fleet.breaker) options.circuit_breaker = std::make_shared<ConsecutiveFailureBreaker>(*fleet.breaker);
+  const int in_flight = fleet.hedge_max.value_or(2);
+  switch (fleet.hedge) {
+    case FleetFlags::Hedge::off: break;
+    case FleetFlags::Hedge::fixed:
+      options.hedging = std::make_shared<FixedHedging>(FixedHedging::Options{fleet.hedge_delay, in_flight});
+      break;
+    case FleetFlags::Hedge::adaptive: {
+      AdaptiveHedging::Options adaptive;
+      adaptive.max_in_flight = in_flight;
+      options.hedging = std::make_shared<AdaptiveHedging>(adaptive);
+      break;
+    }
+  }
 }
 
 }  // namespace fetchpipe::cli

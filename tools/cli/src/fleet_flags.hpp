@@ -1,5 +1,6 @@
 // fleet_flags.hpp — the options that make a fleet of clients safe, shared by `get` and
-// `simulate`: --retry-budget RATIO[,MIN], --no-retry-budget, --circuit-breaker N[,DUR].
+// `simulate`: --retry-budget RATIO[,MIN], --no-retry-budget, --circuit-breaker N[,DUR],
+// --hedge DUR|auto, --hedge-max N.
 //
 // The command's own parser recognises the names with fleet_flag_takes_value(), reads the value
 // its usual way, and hands both to apply_fleet_flag(); apply_fleet_options() then puts the
@@ -11,6 +12,7 @@
 //   apply_fleet_options(fleet, options);                    // ConsecutiveFailureBreaker{5, 2 s}
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string_view>
 
@@ -25,6 +27,10 @@ struct FleetFlags {
   Budget budget = Budget::client_default;
   TokenRetryBudget::Options budget_options{};                 // with Budget::custom
   std::optional<ConsecutiveFailureBreaker::Options> breaker;  // --circuit-breaker; default none
+  enum class Hedge { off, fixed, adaptive };
+  Hedge hedge = Hedge::off;                                   // --hedge DUR (fixed) or auto
+  std::chrono::nanoseconds hedge_delay{0};                    // with Hedge::fixed
+  std::optional<int> hedge_max;                               // --hedge-max; default 2
 };
 
 // Empty when `name` is not a fleet flag; else whether it takes a value.
@@ -34,11 +40,15 @@ struct FleetFlags {
 // --no-retry-budget wins. Throws UsageError naming the flag and the value.
 void apply_fleet_flag(FleetFlags& fleet, std::string_view name, std::optional<std::string_view> value);
 
+// What only the whole command line can tell: --hedge-max needs --hedge. Throws UsageError.
+void check_fleet_flags(const FleetFlags& fleet);
+
 // The budget the flags ask for, as TokenRetryBudget options (the default ones unless
 // --retry-budget was given); empty for --no-retry-budget.
 [[nodiscard]] std::optional<TokenRetryBudget::Options> budget_of(const FleetFlags& fleet);
 
-// Sets options.retry_budget (left empty for the client's own default) and options.circuit_breaker.
+// Sets options.retry_budget (left empty for the client's own default), options.circuit_breaker and
+// options.hedging.
 void apply_fleet_options(const FleetFlags& fleet, ClientOptions& options);
 
 }  // namespace fetchpipe::cli

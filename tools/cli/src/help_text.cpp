@@ -87,6 +87,11 @@ Retries:
   --circuit-breaker N[,DUR]    after N consecutive failures of an origin, fail fetches to it at once
                                for DUR (default 5s; error "circuit_open", exit 4), then let one
                                probe through (default off)
+  --hedge DUR|auto             when an attempt has no response after DUR (auto: the origin's
+                               observed p95), send another; the first accepted answer wins and
+                               the others are cancelled; idempotent requests only (default off)
+  --hedge-max N                attempts in flight at once for one fetch when hedging (default 2;
+                               2..5)
 Limits:
   --timeout DUR                overall deadline over every attempt and wait (default none)
   --attempt-timeout DUR        one attempt, the whole body included (default 30s)
@@ -162,14 +167,16 @@ the httplib transport, and a short throughput table per transport.
 
 const std::string_view kSimulateHelp = R"(Usage: fetchpipe simulate [options]
 
-Runs the real client -- its retry policy, backoff, retry budget and circuit breaker -- against a
-simulated server in virtual time: no network, the same output for the same --seed, a few seconds
-of real time. Prints one row per configuration: no retries; retries; retries + budget;
-retries + budget + breaker (retries + breaker with --no-retry-budget).
+Runs the real client -- its retry policy, backoff, retry budget, circuit breaker and hedging --
+against a simulated server in virtual time: no network, the same output for the same --seed, a
+few seconds of real time. Prints one row per configuration: no retries; retries; retries + budget;
+retries + budget + breaker (retries + breaker with --no-retry-budget). The tail scenario adds
+retries + budget + hedge 50ms (or the --hedge DUR given) and retries + budget + hedge auto; in the
+others, --hedge adds one row with it.
 
 Scenarios:
   outage     the server answers 503 to every request from 25% to 75% of the run
-  overload   fixed capacity (workers of about 20 ms) and a queue of 4 s of work; offered load 90%
+  overload   fixed capacity (workers of about 20 ms) and a queue of 1 s of work; offered load 90%
              of capacity with a spike to 200% from 30% to 40% of the run; requests that wait past
              the client's attempt timeout time out, and the server still does their work
   tail       98% of responses take about 10 ms, 2% about 1 s
@@ -188,7 +195,7 @@ Options:
 And the retry, budget and breaker options of `get`: --max-attempts, --backoff-initial,
 --backoff-max, --backoff-multiplier, --jitter, --retry-on, --retry-after-max, --no-retry-after,
 --timeout, --attempt-timeout (here 1s by default), --retry-budget, --no-retry-budget,
---circuit-breaker (the breaker row uses 5,5s unless given).
+--circuit-breaker (the breaker row uses 5,5s unless given), --hedge, --hedge-max.
 
 Columns: offered fetches; attempts the server saw; amplification (attempts / offered); success %;
 p50 / p99 / p99.9 fetch latency; recovery: from the end of the fault until the success rate per

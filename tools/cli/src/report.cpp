@@ -72,6 +72,7 @@ std::string to_json(const FetchReport& report) {
     w.key("backoff_ms");
     if (a.backoff) w.value(static_cast<std::int64_t>(to_ms(*a.backoff)));
     else w.null();
+    w.key("hedge").value(a.hedge);
     w.end_object();
   }
   w.end_array();
@@ -97,7 +98,8 @@ std::string describe_attempt(const AttemptRecord& record) {
   } else {
     what = "no response";
   }
-  std::string line = fmt::format("attempt {}: {} in {}", record.number, what, human_duration(record.elapsed));
+  std::string line = fmt::format("attempt {}{}: {} in {}", record.number, record.hedge ? " (hedge)" : "", what,
+                                 human_duration(record.elapsed));
   if (record.backoff) line += fmt::format("; retrying in {}", human_duration(*record.backoff));
   return line;
 }

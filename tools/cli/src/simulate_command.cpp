@@ -50,7 +50,14 @@ int run_simulate(Args args) {
   // Without --circuit-breaker, the breaker row uses what the flag's defaults would give for N = 5.
   ConsecutiveFailureBreaker::Options breaker{.consecutive_failures = 5};
   if (cmd.fleet.breaker) breaker = *cmd.fleet.breaker;
-  const auto configs = simulate::standard_configurations(cmd.retry, cmd.backoff, budget_of(cmd.fleet), breaker);
+  std::optional<simulate::HedgeSetting> hedge;
+  if (cmd.fleet.hedge != FleetFlags::Hedge::off) {
+    hedge = simulate::HedgeSetting{.adaptive = cmd.fleet.hedge == FleetFlags::Hedge::adaptive,
+                                   .max_in_flight = cmd.fleet.hedge_max.value_or(2)};
+    if (cmd.fleet.hedge == FleetFlags::Hedge::fixed) hedge->delay = cmd.fleet.hedge_delay;
+  }
+  const auto configs = simulate::standard_configurations(cmd.retry, cmd.backoff, budget_of(cmd.fleet), breaker, hedge,
+                                                         cmd.settings.scenario == simulate::Scenario::tail);
 
   if (!cmd.json) {
     fmt::print("{}", simulate_table_header(cmd.settings));

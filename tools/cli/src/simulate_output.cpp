@@ -31,13 +31,13 @@ std::optional<double> rounded(const std::optional<double>& v, int decimals) {
 std::string simulate_table_header(const simulate::SimulationSettings& s) {
   return fmt::format(
       "fetchpipe simulate: {}, {} client{}, {:g} fetches/s, {:g} s of virtual time, seed {}\n"
-      "{:<28} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>11}\n",
+      "{:<30} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>11}\n",
       to_string(s.scenario), s.clients, s.clients == 1 ? "" : "s", s.rate, seconds(s.duration), s.seed, "config",
       "offered", "attempts", "ampl.", "success", "p50 ms", "p99 ms", "p99.9 ms", "recovery ms");
 }
 
 std::string simulate_table_row(const ConfigResult& r) {
-  return fmt::format("{:<28} {:>9} {:>9} {:>6.2f}x {:>8.2f}% {:>9} {:>9} {:>9} {:>11}\n", r.config, r.offered,
+  return fmt::format("{:<30} {:>9} {:>9} {:>6.2f}x {:>8.2f}% {:>9} {:>9} {:>9} {:>11}\n", r.config, r.offered,
                      r.attempts, r.amplification, r.success_pct, ms_cell(r.p50_ms), ms_cell(r.p99_ms),
                      ms_cell(r.p999_ms), r.recovery_ms ? fmt::format("{:.0f}", *r.recovery_ms) : "-");
 }

@@ -8,6 +8,8 @@
 #include <stdexcept>
 
 #include <fetchpipe/executor.hpp>
+#include <fetchpipe/policies/adaptive_hedging.hpp>
+#include <fetchpipe/policies/fixed_hedging.hpp>
 #include <fetchpipe/retry_budget.hpp>
 #include <fetchpipe/scheduler.hpp>
 
@@ -105,7 +107,8 @@ BreakerSummary summarize(const std::vector<std::shared_ptr<CountingBreaker>>& br
 std::vector<Configuration> standard_configurations(const DefaultRetryPolicy::Options& retry,
                                                    const ExponentialBackoff::Options& backoff,
                                                    const std::optional<TokenRetryBudget::Options>& budget,
-                                                   const ConsecutiveFailureBreaker::Options& breaker) {
+                                                   const ConsecutiveFailureBreaker::Options& breaker,
+                                                   const std::optional<HedgeSetting>& hedge, bool compare_hedging) {
   std::vector<Configuration> out;
   Configuration none{.name = "no retries", .retry = retry, .backoff = backoff};
   none.retry.max_attempts = 1;
@@ -117,6 +120,24 @@ std::vector<Configuration> standard_configurations(const DefaultRetryPolicy::Opt
         .name = "retries + budget + breaker", .retry = retry, .backoff = backoff, .budget = budget, .breaker = breaker});
   } else {
     out.push_back(Configuration{.name = "retries + breaker", .retry = retry, .backoff = backoff, .breaker = breaker});
+  }
+  const std::string with = budget ? "retries + budget + hedge " : "retries + hedge ";
+  const auto hedged = [&](HedgeSetting h) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(h.delay);
+    const std::string delay = ms == h.delay ? fmt::format("{}ms", ms.count()) : fmt::format("{}us", h.delay.count() / 1000);
+    out.push_back(Configuration{
+        .name = with + (h.adaptive ? "auto" : delay), .retry = retry, .backoff = backoff, .budget = budget, .hedge = h});
+  };
+  if (compare_hedging) {
+    HedgeSetting fixed = hedge && !hedge->adaptive ? *hedge : HedgeSetting{};
+    fixed.adaptive = false;
+    if (hedge) fixed.max_in_flight = hedge->max_in_flight;
+    HedgeSetting adaptive = fixed;
+    adaptive.adaptive = true;
+    hedged(fixed);
+    hedged(adaptive);
+  } else if (hedge) {
+    hedged(*hedge);
   }
   return out;
 }
@@ -160,6 +181,13 @@ ConfigResult run_configuration(const SimulationSettings& settings, const Configu
     if (config.breaker) {
       breakers.push_back(std::make_shared<CountingBreaker>(*config.breaker));
       options.circuit_breaker = breakers.back();
+    }
+    if (const auto& h = config.hedge) {
+      if (h->adaptive) {
+        options.hedging = std::make_shared<AdaptiveHedging>(AdaptiveHedging::Options{.max_in_flight = h->max_in_flight});
+      } else {
+        options.hedging = std::make_shared<FixedHedging>(FixedHedging::Options{h->delay, h->max_in_flight});
+      }
     }
     clients.push_back(std::make_unique<Client>(std::move(options)));
   }

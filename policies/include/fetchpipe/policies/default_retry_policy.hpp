@@ -63,6 +63,7 @@ class DefaultRetryPolicy final : public RetryPolicy {
   [[nodiscard]] RetryDecision decide(const RetryContext& context) override;
   [[nodiscard]] std::unique_ptr<RetryPolicy> clone() const override;
   [[nodiscard]] bool is_success(int status) const override;
+  [[nodiscard]] std::optional<int> attempt_limit() const override { return options_.max_attempts; }
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:

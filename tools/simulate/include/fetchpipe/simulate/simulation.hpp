@@ -1,5 +1,5 @@
 // fetchpipe/simulate/simulation.hpp — runs the real Client against a SimulatedServer in virtual
-// time, one configuration (retry policy, backoff, budget, breaker) at a time.
+// time, one configuration (retry policy, backoff, budget, breaker, hedging) at a time.
 //
 // `clients` Client objects (as many machines: each with its own budget and breaker) share one
 // simulated server and one ManualScheduler. Fetches arrive open-loop — a Poisson process at the
@@ -41,6 +41,13 @@ struct SimulationSettings {
   Timeouts timeouts{.attempt = std::chrono::seconds{1}};
 };
 
+// Hedging as the CLI's --hedge DUR|auto and --hedge-max N set it.
+struct HedgeSetting {
+  bool adaptive = false;               // auto: AdaptiveHedging (the origin's p95); else FixedHedging
+  std::chrono::nanoseconds delay{std::chrono::milliseconds{50}};  // the fixed delay
+  int max_in_flight = 2;
+};
+
 // One way of configuring every client.
 struct Configuration {
   std::string name;  // "no retries", "retries", "retries + budget", "retries + budget + breaker"
@@ -48,14 +55,20 @@ struct Configuration {
   ExponentialBackoff::Options backoff{};
   std::optional<TokenRetryBudget::Options> budget{};  // empty: no budget at all
   std::optional<ConsecutiveFailureBreaker::Options> breaker{};
+  std::optional<HedgeSetting> hedge{};  // each client gets a policy of its own
 };
 
 // The rows of the comparison: no retries (max_attempts 1); retries without a budget; retries with
-// `budget` (skipped when it is empty: --no-retry-budget); and the same plus `breaker`.
+// `budget` (skipped when it is empty: --no-retry-budget); and the same plus `breaker`. With
+// `compare_hedging` (the tail scenario), two more: retries (with the budget) and fixed-delay
+// hedging (`hedge`'s delay if it is fixed, else 50 ms), then with auto hedging. Otherwise a given
+// `hedge` adds one row with it.
 [[nodiscard]] std::vector<Configuration> standard_configurations(const DefaultRetryPolicy::Options& retry,
                                                                  const ExponentialBackoff::Options& backoff,
                                                                  const std::optional<TokenRetryBudget::Options>& budget,
-                                                                 const ConsecutiveFailureBreaker::Options& breaker);
+                                                                 const ConsecutiveFailureBreaker::Options& breaker,
+                                                                 const std::optional<HedgeSetting>& hedge = {},
+                                                                 bool compare_hedging = false);
 
 // One 100 ms slice of the run.
 struct Bucket {
