@@ -213,8 +213,21 @@ Plan flaky(const RequestInfo& request, int seen) {
   return status(as_status);
 }
 
-Plan delay(const RequestInfo& request) {
-  const auto ms = int_param(request, "ms", 100, 0, kMaxDelayMs);
+// A well-mixed hash of a request's number: which requests of a key are slow, the same every run.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// `seen`: the request's number among its key's (0 without a key: then every request draws alike).
+Plan delay(const RequestInfo& request, int seen) {
+  auto ms = int_param(request, "ms", 100, 0, kMaxDelayMs);
+  const auto slow_permille = int_param(request, "slow_permille", 0, 0, 1000);
+  if (slow_permille > 0 && static_cast<std::int64_t>(mix(static_cast<std::uint64_t>(seen)) % 1000) < slow_permille) {
+    ms = int_param(request, "slow_ms", ms, 0, kMaxDelayMs);
+  }
   Plan plan = text(200, fmt::format("delayed {} ms\n", ms));
   plan.delay = std::chrono::milliseconds(ms);
   return plan;
@@ -389,7 +402,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   if (path == "/gzip") return compressed(request);
   if (path == "/status") return status(request);
   if (path == "/flaky") return flaky(request, seen);
-  if (path == "/delay") return delay(request);
+  if (path == "/delay") return delay(request, seen);
   if (path == "/hang") return fault_plan(Fault::hang);
   if (path == "/reset") return fault_plan(Fault::reset);
   if (path == "/truncate") return truncate(request);
@@ -419,6 +432,7 @@ std::string endpoint_summary() {
          "  /flaky?key=K&fail=N&status=S&retry_after=V&fault=reset|truncate|hang\n"
          "                                           first N requests for K fail, then 200\n"
          "  /delay?ms=M                              200 after M ms (event loop, no thread each)\n"
+         "  /delay?ms=M&slow_ms=S&slow_permille=P&key=K  S ms instead for P of every 1000 of K's requests\n"
          "  /hang                                    never answers\n"
          "  /reset                                   aborts the connection with RST\n"
          "  /truncate?n=N&sent=S                     Content-Length N, only S bytes, then close\n"

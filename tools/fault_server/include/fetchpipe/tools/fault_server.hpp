@@ -44,7 +44,10 @@
 //                             and /hang.
 //                             K defaults to "" (so count("") counts key-less /flaky requests).
 //   /delay?ms=M               200 "delayed M ms\n" after M ms (default 100, at most 24 h). Timed by
-//                             the event loop, not a sleeping thread.
+//                             the event loop, not a sleeping thread. With slow_ms=S and
+//                             slow_permille=P, P of every 1000 requests take S ms instead: which
+//                             ones is a fixed hash of the request's number among its key's (a tail
+//                             that repeats exactly run after run).
 //   /hang                     reads the request and never answers; the connection is closed when
 //                             the client closes it or the server stops.
 //   /reset                    reads the request, then aborts the connection with RST
