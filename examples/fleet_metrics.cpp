@@ -31,6 +31,7 @@ class PrometheusCounters final : public fetchpipe::EventListener {
   void on_attempt_started(const fetchpipe::AttemptStarted&) override { ++attempts_; }
   void on_retry_scheduled(const fetchpipe::RetryScheduled&) override { ++retries_; }
   void on_budget_refused(const fetchpipe::BudgetRefused&) override { ++budget_refusals_; }
+  void on_hedge_started(const fetchpipe::HedgeStarted&) override { ++hedges_; }
   void on_breaker_state_changed(const fetchpipe::BreakerStateChanged& e) override {
     add(breaker_transitions_, fmt::format(R"(origin="{}",to="{}")", e.origin, fetchpipe::to_string(e.to)));
   }
@@ -47,7 +48,8 @@ class PrometheusCounters final : public fetchpipe::EventListener {
     };
     counter("fetchpipe_attempts_total", "Attempts sent.", [&] { out += fmt::format("fetchpipe_attempts_total {}\n", attempts_.load()); });
     counter("fetchpipe_retries_total", "Retries scheduled.", [&] { out += fmt::format("fetchpipe_retries_total {}\n", retries_.load()); });
-    counter("fetchpipe_budget_refusals_total", "Retries refused by the retry budget.",
+    counter("fetchpipe_hedges_total", "Hedges started.", [&] { out += fmt::format("fetchpipe_hedges_total {}\n", hedges_.load()); });
+    counter("fetchpipe_budget_refusals_total", "Retries and hedges refused by the retry budget.",
             [&] { out += fmt::format("fetchpipe_budget_refusals_total {}\n", budget_refusals_.load()); });
     std::lock_guard lock(mutex_);
     counter("fetchpipe_fetches_total", "Fetches ended, by outcome and reason.", [&] {
@@ -67,7 +69,7 @@ class PrometheusCounters final : public fetchpipe::EventListener {
     ++counters[std::move(labels)];
   }
 
-  std::atomic<std::uint64_t> attempts_{0}, retries_{0}, budget_refusals_{0};
+  std::atomic<std::uint64_t> attempts_{0}, retries_{0}, hedges_{0}, budget_refusals_{0};
   mutable std::mutex mutex_;
   std::map<std::string, std::uint64_t> fetches_, breaker_transitions_;
 };

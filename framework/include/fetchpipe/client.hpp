@@ -71,7 +71,8 @@ struct Timeouts {
 // A fetch holds its origin's slot from admission to its outcome, retries and backoff included.
 struct AdmissionLimits {
   // Fetches in flight per origin (scheme, host, port of the request's URL), across the client.
-  // Must be >= 1 if set. Default: no limit.
+  // A hedging fetch holds one slot for all its attempts, so with hedging an origin may see up to
+  // max_in_flight() times this many requests at once. Must be >= 1 if set. Default: no limit.
   std::optional<int> max_per_origin{};
   // Fetches started per second over all origins (a token bucket of `rate_burst` tokens).
   // Must be > 0 and finite if set. Default: no limit.

@@ -10,6 +10,7 @@
 // Memory: about 1.3 KiB per origin, at most `max_origins` origins (least recently used forgotten).
 //
 // Example:
+//   fetchpipe::ClientOptions options;
 //   options.hedging = std::make_shared<fetchpipe::AdaptiveHedging>(
 //       fetchpipe::AdaptiveHedging::Options{.percentile = 0.95, .floor = 2ms, .cap = 1s});
 #pragma once

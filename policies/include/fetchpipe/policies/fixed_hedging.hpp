@@ -1,6 +1,7 @@
 // fetchpipe/policies/fixed_hedging.hpp — hedge after a fixed delay (the CLI's --hedge DUR).
 //
 // Example:
+//   fetchpipe::ClientOptions options;
 //   options.hedging = std::make_shared<fetchpipe::FixedHedging>(
 //       fetchpipe::FixedHedging::Options{.delay = 50ms, .max_in_flight = 2});
 #pragma once
