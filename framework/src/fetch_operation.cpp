@@ -452,7 +452,7 @@ void FetchOperation::on_head(ResponseHead head) { head_arrived(kDirect, std::mov
 
 bool FetchOperation::on_body(std::string_view chunk) { return body_arrived(kDirect, chunk); }
 
-void FetchOperation::head_arrived(std::uint64_t seq, ResponseHead head) {
+void FetchOperation::head_arrived(std::uint64_t seq, ResponseHead&& head) {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
   const int status = head.status;
@@ -469,7 +469,7 @@ void FetchOperation::head_arrived(std::uint64_t seq, ResponseHead head) {
     if (seq == kDirect && !in_exchange_) return;
     const bool current = seq == kDirect || (in_exchange_ && seq == exchange_seq_);
     if (!current && !find_leg_locked(seq)) return;  // a leg that already lost
-    if (!current || racing_locked()) {
+    if (!current || (hedging_ && racing_locked())) {
       if (!(redirect || accepted)) {
         // Rejected while another leg of the race still runs: this one lost, the race goes on.
         leg_lost(lock, seq, ErrorKind::http_status, fmt::format("HTTP {}", status), status, std::move(head.headers),
@@ -497,7 +497,7 @@ void FetchOperation::head_arrived(std::uint64_t seq, ResponseHead head) {
   if (!losers.empty()) flush(Defer::no);  // the losers' attempt reports
 }
 
-std::shared_ptr<Exchange> FetchOperation::take_head_locked(ResponseHead head, bool redirect, bool accepted) {
+std::shared_ptr<Exchange> FetchOperation::take_head_locked(ResponseHead&& head, bool redirect, bool accepted) {
   const int status = head.status;
   head_ = std::move(head);
   have_head_ = true;
@@ -626,7 +626,7 @@ void FetchOperation::keep_error_body(std::string_view chunk) {
 
 void FetchOperation::on_complete(ExchangeResult result) { exchange_ended(kDirect, std::move(result)); }
 
-void FetchOperation::exchange_ended(std::uint64_t seq, ExchangeResult result) noexcept {
+void FetchOperation::exchange_ended(std::uint64_t seq, ExchangeResult&& result) noexcept {
   try {
     complete_exchange(seq, std::move(result));
   } catch (...) {
@@ -634,7 +634,7 @@ void FetchOperation::exchange_ended(std::uint64_t seq, ExchangeResult result) no
   }
 }
 
-void FetchOperation::complete_exchange(std::uint64_t seq, ExchangeResult result) {
+void FetchOperation::complete_exchange(std::uint64_t seq, ExchangeResult&& result) {
   GateGuard gate(*gate_);
   if (!gate.open()) return;
   std::shared_ptr<Exchange> finished;  // released after the lock

@@ -109,11 +109,11 @@ class FetchOperation final : public ExchangeObserver,
   void launch_exchange(bool opens_race = false);
   void reset_exchange_state_locked();
   // The steps of the observer calls; `seq` names the exchange (kDirect: the only one).
-  void head_arrived(std::uint64_t seq, ResponseHead head);
+  void head_arrived(std::uint64_t seq, ResponseHead&& head);
   bool body_arrived(std::uint64_t seq, std::string_view chunk);
-  void complete_exchange(std::uint64_t seq, ExchangeResult result);
+  void complete_exchange(std::uint64_t seq, ExchangeResult&& result);
   // Under `mutex_`: the current exchange's head, judged; returns the exchange to stop, if any.
-  std::shared_ptr<Exchange> take_head_locked(ResponseHead head, bool redirect, bool accepted);
+  std::shared_ptr<Exchange> take_head_locked(ResponseHead&& head, bool redirect, bool accepted);
 
   // ---- Hedging (hedging_policy.hpp): only when hedging_ is set. ----
   // Each exchange of a hedging fetch is a leg. The current exchange (exchange_seq_) is the one the
@@ -130,7 +130,7 @@ class FetchOperation final : public ExchangeObserver,
   // Under `mutex_`: start() returned `exchange` for exchange `seq`. Stores it where it belongs;
   // true when it must be cancelled instead (the fetch is decided, or the leg lost meanwhile).
   [[nodiscard]] bool store_started_locked(std::uint64_t seq, const std::shared_ptr<Exchange>& exchange);
-  void exchange_ended(std::uint64_t seq, ExchangeResult result) noexcept;
+  void exchange_ended(std::uint64_t seq, ExchangeResult&& result) noexcept;
   [[nodiscard]] Leg* find_leg_locked(std::uint64_t seq);
   void drop_leg_locked(std::uint64_t seq);
   // Under `mutex_`: ends the race for a winner (`seq`, current or not): every other leg is
