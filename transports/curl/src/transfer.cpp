@@ -217,6 +217,21 @@ CURLcode set_method_and_body(Transfer& t, bool& sends_body) {
   return curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
 }
 
+bool prior_knowledge_reuse_works() {
+  static const bool works = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+  return works;
+}
+
+long curl_http_version(HttpVersion version) {
+  switch (version) {
+    case HttpVersion::http2: return CURL_HTTP_VERSION_2TLS;
+    case HttpVersion::http2_prior_knowledge: return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    case HttpVersion::http1_1: break;
+  }
+  // Set explicitly: libcurl 7.62+ would otherwise negotiate h2 on every https connection.
+  return CURL_HTTP_VERSION_1_1;
+}
+
 }  // namespace
 
 void Transfer::cancel() {
@@ -286,9 +301,28 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
     // libcurl re-sends a request, body included, when a REUSED connection closes after the
     // request went out and before any response byte. A non-idempotent request must reach the
     // server at most once per attempt the pipeline records, so it never rides a reused
-    // connection (a fresh one is never retried that way).
+    // connection (a fresh one is never retried that way). The one re-send left is libcurl's
+    // answer to an HTTP/2 REFUSED_STREAM, which the server sends only for a stream it did not
+    // process (RFC 9113 section 8.7).
     FETCHPIPE_SET(CURLOPT_FRESH_CONNECT, 1L);
+    t.fresh_connect = true;
   }
+  const HttpVersion version = request.overrides.http_version.value_or(options.http_version);
+  FETCHPIPE_SET(CURLOPT_HTTP_VERSION, curl_http_version(version));
+  const bool https = request.url.size() > 5 && iequals(std::string_view{request.url}.substr(0, 6), "https:");
+  if (version == HttpVersion::http2_prior_knowledge && !https && !prior_knowledge_reuse_works()) {
+    // libcurl before 8.0 fails every transfer that reuses a prior-knowledge h2 connection, to
+    // wait for it or to multiplex on it ("Error in the HTTP2 framing layer", curl issue 10634,
+    // fixed in 8.0.0): each such transfer gets a connection of its own, kept by no one.
+    FETCHPIPE_SET(CURLOPT_FRESH_CONNECT, 1L);
+    FETCHPIPE_SET(CURLOPT_FORBID_REUSE, 1L);
+    t.fresh_connect = true;
+  } else {
+    t.multiplexed = version == HttpVersion::http2_prior_knowledge || (version == HttpVersion::http2 && https);
+  }
+  // Wait for the origin's connection to say whether it multiplexes rather than open one more
+  // per transfer while the first is still connecting.
+  if (t.multiplexed) FETCHPIPE_SET(CURLOPT_PIPEWAIT, 1L);
   if (options.tcp_keepalive) {
     FETCHPIPE_SET(CURLOPT_TCP_KEEPALIVE, 1L);
     FETCHPIPE_SET(CURLOPT_TCP_KEEPIDLE, static_cast<long>(options.tcp_keepalive_idle.count()));

@@ -70,6 +70,8 @@ class Transfer final : public Exchange, public std::enable_shared_from_this<Tran
   ResponseHead head;                  // the response head being parsed
   bool head_complete = false;         // the blank line after a final (non-1xx) head was seen
   bool decoding = false;              // libcurl decodes Content-Encoding (Options::accept_encoding)
+  bool multiplexed = false;           // HTTP/2 asked for and possible: runs on the HTTP/2 shard
+  bool fresh_connect = false;         // CURLOPT_FRESH_CONNECT: never on a reused connection
   bool head_fired = false;            // on_head was called
   bool stall_armed = false;           // stall clock running (from when the request is sent)
   bool request_sent = false;          // the connection was ready and the request went out
