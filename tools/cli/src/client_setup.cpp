@@ -10,7 +10,7 @@ namespace fetchpipe::cli {
 
 ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   ClientOptions options;
-  options.transport = make_transport(cmd.transport, parallelism, TransportSettings{cmd.proxy, cmd.no_proxy, cmd.compressed});
+  options.transport = make_transport(cmd.transport, parallelism, TransportSettings{cmd.proxy, cmd.no_proxy, cmd.compressed, cmd.http_version});
   options.retry_policy = std::make_shared<DefaultRetryPolicy>(cmd.retry);
   if (cmd.fail_with_body) {
     options.retry_policy = std::make_shared<FailWithBodyPolicy>(options.retry_policy, cmd.retry.retry_on_statuses,
