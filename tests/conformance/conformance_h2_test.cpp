@@ -119,9 +119,9 @@ TEST_F(ConformanceH2, RetriesA503OnTheSameConnection) {
 }
 
 TEST_F(ConformanceH2, AttemptTimeoutAndOverallDeadlineEndOnlyTheirStream) {
-  Runner run = runner([](ClientOptions& o) { o.timeouts.attempt = 300ms; }, {.max_attempts = 2});
-  auto slow = run.start({.url = server_.url("/delay/5000")});
-  auto sibling = run.start({.url = server_.url("/delay/" + std::to_string(100 * kSlack))});
+  Runner run = runner([](ClientOptions& o) { o.timeouts.attempt = 300ms * kSlack; }, {.max_attempts = 2});
+  auto slow = run.start({.url = server_.url("/delay/10000")});
+  auto sibling = run.start({.url = server_.url("/delay/50")});
   const Outcome timed_out = Runner::wait(slow);
   ASSERT_EQ(timed_out.terminal, "failure");
   EXPECT_EQ(timed_out.kind(), ErrorKind::attempt_timeout);
