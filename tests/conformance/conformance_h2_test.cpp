@@ -174,10 +174,11 @@ TEST_F(ConformanceH2, FollowsARedirectOverTheSameConnection) {
 // on a fresh connection, up to five times, then gives up with "Connection died"; the transport
 // reports that as connect_failure (never processed), so the pipeline may send even a POST again.
 // Over TLS libcurl 7.88's re-send is racy (the retry's connection sometimes ends as "stream not
-// closed cleanly"), and a GOAWAY whose last stream id is below the request's surfaces as the
-// generic CURLE_HTTP2 — both reported as connection_reset, the safe side: a POST is then not
-// sent again, a GET is. Over cleartext prior knowledge the re-send is deterministic, so the
-// mapping is tested there.
+// closed cleanly", reported as connection_reset: the safe side, a POST is then not sent again, a
+// GET is); over cleartext prior knowledge it is deterministic, so the mapping is tested there.
+// A GOAWAY whose last stream id is below the request's surfaces from libcurl 7.88 as the generic
+// CURLE_HTTP2; the transport reads the ids from libcurl's info text for non-idempotent h2
+// requests and reports connect_failure.
 class ConformanceH2Refused : public ::testing::Test {
  protected:
   Runner runner() {
@@ -229,6 +230,19 @@ TEST_F(ConformanceH2, RefusedStreamsAndGoawayNeverMakeAPostRunTwice) {
     server_.refuse_next(0);
     server_.goaway_next(0);
   }
+}
+
+TEST_F(ConformanceH2, AGoawayBeforeTheStreamIsRetriedEvenForAPost) {
+  Runner run = runner();
+  server_.goaway_next(1);
+  const Outcome out = run.fetch({.method = "POST", .url = server_.url("/ok"), .body = "order=1"});
+  ASSERT_EQ(out.terminal, "success") << (out.error ? out.error->message : "");
+  ASSERT_EQ(out.attempts(), 2U);
+  const AttemptRecord& first = out.response->attempts.front();
+  EXPECT_EQ(first.error, ErrorKind::connect_failure) << first.message;
+  EXPECT_NE(first.message.find("GOAWAY"), std::string::npos) << first.message;
+  EXPECT_EQ(server_.refused(), 1);
+  EXPECT_EQ(server_.responses_completed(), 1) << "processed once";
 }
 
 TEST_F(ConformanceH2, AGetAnsweredWithGoawayIsRetried) {

@@ -508,6 +508,13 @@ void EventLoop::complete_from_curl(Transfer& t, CURLcode code) {
     finish(t, ErrorKind::connection_reset, "a response header line exceeds libcurl's 100 KiB limit");
     return;
   }
+  if (refused_by_goaway(t)) {
+    finish(t, ErrorKind::connect_failure,
+           fmt::format("HTTP/2: the server's GOAWAY named last stream {}, below this request's stream {}, so it "
+                       "never processed the request ({})",
+                       t.goaway_last_stream, t.h2_stream_id, curl_message(code, t.easy->error)));
+    return;
+  }
   if (refused_every_time(t, code)) {
     finish(t, ErrorKind::connect_failure,
            fmt::format("HTTP/2: the server refused the stream (REFUSED_STREAM) on every connection libcurl "

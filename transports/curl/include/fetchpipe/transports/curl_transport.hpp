@@ -109,6 +109,8 @@ class CurlTransport final : public Transport {
     // With libcurl before 8.0 (Debian 12 has 7.88), prior knowledge cannot reuse a connection
     // (curl issue 10634): each such exchange then gets a connection of its own, no
     // multiplexing; h2 over TLS is not affected.
+    // A stream the server refused (REFUSED_STREAM on every try libcurl made, or above a GOAWAY's
+    // last stream id) ends as connect_failure: never processed, so even a POST may be retried.
     // A request that is not idempotent still gets a fresh connection of its own, as on 1.1:
     // libcurl re-sends a request whose reused connection died before any response byte, and
     // such a request may have been processed.
