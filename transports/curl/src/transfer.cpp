@@ -235,7 +235,10 @@ int on_debug_text(CURL*, curl_infotype type, char* data, std::size_t size, void*
   auto& t = *static_cast<Transfer*>(user);
   const std::string_view line{data, size};
   if (const auto id = number_after(line, "Using Stream ID: ")) {
+    // A new try (libcurl re-sends a refused stream on a fresh connection): what an earlier
+    // connection's GOAWAY said does not cover this stream.
     t.h2_stream_id = static_cast<std::uint32_t>(*id);
+    t.goaway_last_stream = -1;
   } else if (line.find("GOAWAY, error=") != std::string_view::npos) {
     if (const auto last = number_after(line, "last_stream=")) t.goaway_last_stream = static_cast<std::int64_t>(*last);
   }
