@@ -53,6 +53,9 @@ std::optional<std::string> validate_overrides(const RequestOverrides& o) {
   if (auto p = positive(o.stall_timeout, "stall_timeout")) return p;
   if (auto p = positive(o.overall_timeout, "overall_timeout")) return p;
   if (o.max_attempts && *o.max_attempts < 1) return fmt::format("overrides.max_attempts must be >= 1, got {}", *o.max_attempts);
+  if (o.http_version && std::string_view{to_string(*o.http_version)} == "unknown") {
+    return fmt::format("overrides.http_version = {}: not a fetchpipe::HttpVersion", static_cast<int>(*o.http_version));
+  }
   return std::nullopt;
 }
 

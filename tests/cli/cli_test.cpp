@@ -243,8 +243,9 @@ TEST_F(CliTest, Json_HasEveryKeyWithTheRightTypes) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = report_of(r);
   ASSERT_TRUE(j.is_object());
-  EXPECT_EQ(j.object().size(), 8u);
+  EXPECT_EQ(j.object().size(), 9u);
   EXPECT_EQ(j["outcome"].string(), "success");
+  EXPECT_EQ(j["http_version"].string(), "1.1");
   EXPECT_EQ(j["status"].number(), 200);
   EXPECT_TRUE(j["error"].is_null());
   EXPECT_TRUE(j["reason"].is_null());

@@ -24,6 +24,26 @@ namespace fetchpipe {
 class RetryPolicy;
 class BackoffPolicy;
 
+// The HTTP version a request asks its transport for. Only CurlTransport speaks HTTP/2;
+// HttplibTransport fails a request that asks for it with invalid_request (nothing is sent).
+enum class HttpVersion {
+  http1_1,                // HTTP/1.1 only
+  http2,                  // h2 over TLS, negotiated with ALPN, HTTP/1.1 when the server does not
+                          // offer it; HTTP/1.1 on http:// (no Upgrade)
+  http2_prior_knowledge,  // h2 on http:// without negotiation (the server must speak it); over
+                          // TLS, as http2
+};
+
+// "1.1", "2" or "2-prior-knowledge": how messages name a version.
+[[nodiscard]] constexpr const char* to_string(HttpVersion version) noexcept {
+  switch (version) {
+    case HttpVersion::http1_1: return "1.1";
+    case HttpVersion::http2: return "2";
+    case HttpVersion::http2_prior_knowledge: return "2-prior-knowledge";
+  }
+  return "unknown";
+}
+
 // What one request changes of its client's configuration; an empty field keeps the client's.
 // Checked when the fetch starts, like the client's options (a bad value fails the fetch with kind
 // invalid_request, naming the field and the value, and nothing is sent).
@@ -38,6 +58,8 @@ struct RequestOverrides {
   std::shared_ptr<RetryPolicy> retry_policy{};      // a prototype, cloned for the fetch
   std::shared_ptr<BackoffPolicy> backoff_policy{};  // a prototype, cloned for the fetch
   std::optional<std::uint64_t> max_body_bytes{};
+  // Empty = the transport's default (CurlTransport::Options::http_version; httplib: 1.1).
+  std::optional<HttpVersion> http_version{};
 };
 
 struct Request {

@@ -235,6 +235,11 @@ bool apply_batch_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item&
   } else if (is(item, "", "--compressed")) {
     ArgReader::no_value(item);
     cmd.compressed = true;
+  } else if (is(item, "", "--http1.1") || is(item, "", "--http2") || is(item, "", "--http2-prior-knowledge")) {
+    ArgReader::no_value(item);
+    cmd.http_version = item.name == "--http1.1" ? HttpVersion::http1_1
+                       : item.name == "--http2" ? HttpVersion::http2
+                                                : HttpVersion::http2_prior_knowledge;
   } else if (is(item, "", "--fail-with-body")) {
     ArgReader::no_value(item);
     cmd.fail_with_body = true;
@@ -249,6 +254,11 @@ void check_batch_combination(const GetCommand& cmd, const std::optional<std::str
   // cpp-httplib can speak only to an HTTP proxy.
   if (cmd.proxy && cmd.transport == "httplib" && !cmd.proxy->starts_with("http://")) {
     throw UsageError(fmt::format("-x: the httplib transport supports only http:// proxies, got '{}'", *cmd.proxy));
+  }
+  // cpp-httplib speaks HTTP/1.1 only.
+  if (cmd.http_version && *cmd.http_version != HttpVersion::http1_1 && cmd.transport == "httplib") {
+    throw UsageError(fmt::format("--http{}: the httplib transport speaks HTTP/1.1 only (use --transport curl)",
+                                 to_string(*cmd.http_version)));
   }
   if (cmd.batch.input_file) {
     if (url) throw UsageError(fmt::format("URL: not allowed with -i (the URLs come from the input), got '{}'", *url));

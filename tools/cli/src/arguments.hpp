@@ -55,6 +55,8 @@ struct GetCommand {
   std::optional<std::string> proxy{};
   std::optional<std::string> no_proxy{};
   bool compressed = false;  // --compressed
+  // --http1.1, --http2, --http2-prior-knowledge (curl transport); nullopt = the default, 1.1.
+  std::optional<HttpVersion> http_version{};
 };
 
 // The parsed command, or the first problem found. Parsing goes on past a problem only to learn

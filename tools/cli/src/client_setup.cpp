@@ -12,7 +12,7 @@ ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   ClientOptions options;
   // A hedging fetch has up to --hedge-max attempts in flight: httplib needs a worker for each.
   if (cmd.fleet.hedge != FleetFlags::Hedge::off) parallelism *= static_cast<std::size_t>(cmd.fleet.hedge_max.value_or(2));
-  options.transport = make_transport(cmd.transport, parallelism, TransportSettings{cmd.proxy, cmd.no_proxy, cmd.compressed});
+  options.transport = make_transport(cmd.transport, parallelism, TransportSettings{cmd.proxy, cmd.no_proxy, cmd.compressed, cmd.http_version});
   options.retry_policy = std::make_shared<DefaultRetryPolicy>(cmd.retry);
   if (cmd.fail_with_body) {
     options.retry_policy = std::make_shared<FailWithBodyPolicy>(options.retry_policy, cmd.retry.retry_on_statuses,

@@ -69,6 +69,9 @@ Transport:
   --noproxy LIST               hosts that bypass the proxy (comma list; * = all); default no_proxy
   --compressed                 ask for gzip, deflate, br (and zstd on curl) and decode the body;
                                --max-body-size then counts decoded bytes
+  --http1.1, --http2, --http2-prior-knowledge
+                               HTTP version (default 1.1; curl transport); --http2 negotiates h2
+                               over TLS and falls back to 1.1; prior knowledge is for http://
 Retries:
   --max-attempts N             attempts including the first; 1 = no retry (default 4; >= 1)
   --backoff-initial DUR        first backoff (default 100ms; 0ms allowed)

@@ -20,6 +20,7 @@ FetchReport report_from_response(Response response) {
   report.outcome = FetchReport::Outcome::success;
   report.status = response.status;
   report.reason = GiveUpReason::none;
+  report.http_version = std::move(response.http_version);
   report.attempts = std::move(response.attempts);
   return report;
 }
@@ -79,6 +80,9 @@ std::string to_json(const FetchReport& report) {
   w.key("elapsed_ms").value(static_cast<std::int64_t>(to_ms(report.elapsed)));
   w.key("bytes").value(report.bytes);
   w.key("transport").value(report.transport);
+  w.key("http_version");
+  if (report.http_version.empty()) w.null();
+  else w.value(report.http_version);
   w.end_object();
   return w.str();
 }

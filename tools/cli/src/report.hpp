@@ -27,6 +27,7 @@ struct FetchReport {
   std::chrono::nanoseconds elapsed{0};
   std::uint64_t bytes = 0;
   std::string transport{};
+  std::string http_version{};  // of the final response ("1.1", "2"); "" when unknown (JSON null)
 };
 
 // "success", "failure", "cancelled".

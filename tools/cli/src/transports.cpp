@@ -17,6 +17,7 @@ std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t par
     options.proxy = settings.proxy;
     options.no_proxy = settings.no_proxy;
     if (settings.compressed) options.accept_encoding = "";
+    if (settings.http_version) options.http_version = *settings.http_version;
     return std::make_shared<CurlTransport>(options);
   }
   if (name == "httplib") {

@@ -45,6 +45,12 @@ void validate(const CurlTransport::Options& o) {
   if (o.max_idle_connection_age.count() < 0) {
     fail("max_idle_connection_age", o.max_idle_connection_age.count(), "must not be negative (seconds)");
   }
+  if (o.max_streams_per_connection < 1 || o.max_streams_per_connection > 0x7fffffff) {
+    fail("max_streams_per_connection", o.max_streams_per_connection, "must be between 1 and 2^31-1");
+  }
+  if (std::string_view{to_string(o.http_version)} == "unknown") {
+    fail("http_version", static_cast<int>(o.http_version), "not a fetchpipe::HttpVersion");
+  }
   if (o.tcp_keepalive && o.tcp_keepalive_idle.count() < 1) {
     fail("tcp_keepalive_idle", o.tcp_keepalive_idle.count(), "must be at least 1 s when tcp_keepalive is on");
   }
@@ -52,6 +58,17 @@ void validate(const CurlTransport::Options& o) {
     fail("tcp_keepalive_interval", o.tcp_keepalive_interval.count(),
          "must be at least 1 s when tcp_keepalive is on");
   }
+}
+
+// libcurl re-sends a request by itself in two cases only, and gives up after five with "Connection
+// died, tried 5 times before giving up": a REUSED connection that died before any response byte
+// (the request may have been processed), or an HTTP/2 stream the server refused with
+// REFUSED_STREAM before any response byte (RFC 9113 section 8.7: not processed). A transfer on a
+// fresh connection (CURLOPT_FRESH_CONNECT) never takes the first path, so there the message
+// means every try was refused.
+bool refused_every_time(const Transfer& t, CURLcode code) {
+  if (!t.fresh_connect || (code != CURLE_RECV_ERROR && code != CURLE_SEND_ERROR)) return false;
+  return std::string_view{t.easy->error}.starts_with("Connection died, tried");
 }
 
 long to_long(std::size_t value) { return value > LONG_MAX ? LONG_MAX : static_cast<long>(value); }
@@ -374,7 +391,7 @@ void EventLoop::dispatch(Transfer& t) {
     finish(t, map_curl_code(rc, false), curl_message(rc, t.easy->error));
     return;
   }
-  Shard* shard = pick_shard();
+  Shard* shard = t.multiplexed ? multiplexed_shard() : pick_shard();
   if (shard == nullptr) {
     finish(t, ErrorKind::internal_error, "curl: cannot create a multi handle");
     return;
@@ -401,6 +418,17 @@ Shard* EventLoop::pick_shard() {
     shard->in_free_list = true;
     shards_with_room_.push_back(shard);
   }
+  return shard;
+}
+
+Shard* EventLoop::multiplexed_shard() {
+  if (multiplexed_ != nullptr) return multiplexed_;
+  Shard* shard = create_shard();
+  if (shard == nullptr) return nullptr;
+  shard->multiplexed = true;
+  curl_multi_setopt(shard->multi, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  curl_multi_setopt(shard->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, to_long(options_.max_streams_per_connection));
+  multiplexed_ = shard;
   return shard;
 }
 
@@ -480,6 +508,20 @@ void EventLoop::complete_from_curl(Transfer& t, CURLcode code) {
     finish(t, ErrorKind::connection_reset, "a response header line exceeds libcurl's 100 KiB limit");
     return;
   }
+  if (refused_by_goaway(t)) {
+    finish(t, ErrorKind::connect_failure,
+           fmt::format("HTTP/2: the server's GOAWAY named last stream {}, below this request's stream {}, so it "
+                       "never processed the request ({})",
+                       t.goaway_last_stream, t.h2_stream_id, curl_message(code, t.easy->error)));
+    return;
+  }
+  if (refused_every_time(t, code)) {
+    finish(t, ErrorKind::connect_failure,
+           fmt::format("HTTP/2: the server refused the stream (REFUSED_STREAM) on every connection libcurl "
+                       "tried, so it never processed the request ({})",
+                       curl_message(code, t.easy->error)));
+    return;
+  }
   curl_off_t connect_us = 0;
   curl_off_t tls_us = 0;
   curl_easy_getinfo(t.easy->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
@@ -497,7 +539,7 @@ void EventLoop::finish(Transfer& t, std::optional<ErrorKind> error, std::string 
     t.shard = nullptr;
     --shard.active;
     --active_;
-    if (!shard.in_free_list) {
+    if (!shard.in_free_list && !shard.multiplexed) {
       shard.in_free_list = true;
       shards_with_room_.push_back(&shard);
     }

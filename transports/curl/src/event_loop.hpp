@@ -18,6 +18,9 @@
 // most Options::connections_per_shard transfers each. A new transfer goes to the most recently
 // freed shard with room (LIFO), which keeps low-concurrency work on one shard and its warm
 // connection cache. Shards are created on demand and kept until the transport is destroyed.
+// HTTP/2 transfers all go to one more multi handle of their own: there a connection carries many
+// transfers (CURLPIPE_MULTIPLEX), so one cache per origin is what keeps them on one connection,
+// and its connection count stays small whatever the number of transfers.
 //
 // Sockets: each socket is registered in epoll once. When libcurl stops watching a connection
 // socket (it went idle into the connection cache) it stays registered; an event on it removes it
@@ -58,6 +61,7 @@ struct Shard {
   std::size_t active = 0;                  // transfers added to `multi`
   bool dirty = false;                      // may have completion messages to read
   bool in_free_list = false;               // listed as having room
+  bool multiplexed = false;                // the HTTP/2 shard: never listed, never full
 };
 
 class EventLoop {
@@ -106,6 +110,7 @@ class EventLoop {
   void dispatch_pending();
   void dispatch(Transfer& transfer);
   Shard* pick_shard();
+  Shard* multiplexed_shard();
   Shard* create_shard();
   void complete_from_curl(Transfer& transfer, CURLcode code);
   void finish(Transfer& transfer, std::optional<ErrorKind> error, std::string message);
@@ -125,6 +130,7 @@ class EventLoop {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<Shard*> shards_with_room_;  // LIFO; entries may be full, checked on use
   std::vector<Shard*> dirty_shards_;
+  Shard* multiplexed_ = nullptr;  // every HTTP/2 transfer, created on first use
   std::vector<FdState> fds_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <optional>
 #include <string_view>
 
 namespace fetchpipe::detail {
@@ -217,6 +218,48 @@ CURLcode set_method_and_body(Transfer& t, bool& sends_body) {
   return curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
 }
 
+// The number after `key` in `line`, if any.
+std::optional<std::uint64_t> number_after(std::string_view line, std::string_view key) {
+  const auto at = line.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::uint64_t value = 0;
+  const char* first = line.data() + at + key.size();
+  if (std::from_chars(first, line.data() + line.size(), value).ec != std::errc{}) return std::nullopt;
+  return value;
+}
+
+// CURLOPT_DEBUGFUNCTION: libcurl 7.88's info lines "Using Stream ID: N" and "recveived GOAWAY,
+// error=E, last_stream=L" (sic; matched without the misspelt word).
+int on_debug_text(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+  if (type != CURLINFO_TEXT) return 0;
+  auto& t = *static_cast<Transfer*>(user);
+  const std::string_view line{data, size};
+  if (const auto id = number_after(line, "Using Stream ID: ")) {
+    // A new try (libcurl re-sends a refused stream on a fresh connection): what an earlier
+    // connection's GOAWAY said does not cover this stream.
+    t.h2_stream_id = static_cast<std::uint32_t>(*id);
+    t.goaway_last_stream = -1;
+  } else if (line.find("GOAWAY, error=") != std::string_view::npos) {
+    if (const auto last = number_after(line, "last_stream=")) t.goaway_last_stream = static_cast<std::int64_t>(*last);
+  }
+  return 0;
+}
+
+bool prior_knowledge_reuse_works() {
+  static const bool works = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+  return works;
+}
+
+long curl_http_version(HttpVersion version) {
+  switch (version) {
+    case HttpVersion::http2: return CURL_HTTP_VERSION_2TLS;
+    case HttpVersion::http2_prior_knowledge: return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    case HttpVersion::http1_1: break;
+  }
+  // Set explicitly: libcurl 7.62+ would otherwise negotiate h2 on every https connection.
+  return CURL_HTTP_VERSION_1_1;
+}
+
 }  // namespace
 
 void Transfer::cancel() {
@@ -224,6 +267,11 @@ void Transfer::cancel() {
   if (cancel_requested.exchange(true, std::memory_order_acq_rel)) return;  // already asked
   // A closed mailbox means the transport is shutting down: it cancels everything itself.
   mailbox->push(Command{Command::Kind::cancel, shared_from_this()});
+}
+
+bool refused_by_goaway(const Transfer& t) {
+  return t.goaway_last_stream >= 0 && t.h2_stream_id > t.goaway_last_stream && t.head_bytes == 0 &&
+         t.body_bytes == 0;
 }
 
 bool fire_head(Transfer& t) {
@@ -286,8 +334,36 @@ CURLcode configure_easy(Transfer& t, const CurlTransport::Options& options,
     // libcurl re-sends a request, body included, when a REUSED connection closes after the
     // request went out and before any response byte. A non-idempotent request must reach the
     // server at most once per attempt the pipeline records, so it never rides a reused
-    // connection (a fresh one is never retried that way).
+    // connection (a fresh one is never retried that way). The one re-send left is libcurl's
+    // answer to an HTTP/2 REFUSED_STREAM, which the server sends only for a stream it did not
+    // process (RFC 9113 section 8.7).
     FETCHPIPE_SET(CURLOPT_FRESH_CONNECT, 1L);
+    t.fresh_connect = true;
+  }
+  const HttpVersion version = request.overrides.http_version.value_or(options.http_version);
+  FETCHPIPE_SET(CURLOPT_HTTP_VERSION, curl_http_version(version));
+  const bool https = request.url.size() > 5 && iequals(std::string_view{request.url}.substr(0, 6), "https:");
+  if (version == HttpVersion::http2_prior_knowledge && !https && !prior_knowledge_reuse_works()) {
+    // libcurl before 8.0 fails every transfer that reuses a prior-knowledge h2 connection, to
+    // wait for it or to multiplex on it ("Error in the HTTP2 framing layer", curl issue 10634,
+    // fixed in 8.0.0): each such transfer gets a connection of its own, kept by no one.
+    FETCHPIPE_SET(CURLOPT_FRESH_CONNECT, 1L);
+    FETCHPIPE_SET(CURLOPT_FORBID_REUSE, 1L);
+    t.fresh_connect = true;
+  } else {
+    t.multiplexed = version == HttpVersion::http2_prior_knowledge || (version == HttpVersion::http2 && https);
+  }
+  // Wait for the origin's connection to say whether it multiplexes rather than open one more
+  // per transfer while the first is still connecting.
+  if (t.multiplexed) FETCHPIPE_SET(CURLOPT_PIPEWAIT, 1L);
+  if (t.multiplexed && t.fresh_connect) {
+    // libcurl 7.88 reports a stream above a GOAWAY's last stream id (not processed) as the
+    // generic CURLE_HTTP2, and says which it was only in its info text. Watched only for the
+    // requests that need it (not idempotent: only "never processed" lets them be sent again),
+    // which ride a connection of their own anyway; the rest skip the cost of verbose mode.
+    FETCHPIPE_SET(CURLOPT_DEBUGFUNCTION, &on_debug_text);
+    FETCHPIPE_SET(CURLOPT_DEBUGDATA, static_cast<void*>(&t));
+    FETCHPIPE_SET(CURLOPT_VERBOSE, 1L);
   }
   if (options.tcp_keepalive) {
     FETCHPIPE_SET(CURLOPT_TCP_KEEPALIVE, 1L);

@@ -70,6 +70,12 @@ class Transfer final : public Exchange, public std::enable_shared_from_this<Tran
   ResponseHead head;                  // the response head being parsed
   bool head_complete = false;         // the blank line after a final (non-1xx) head was seen
   bool decoding = false;              // libcurl decodes Content-Encoding (Options::accept_encoding)
+  bool multiplexed = false;           // HTTP/2 asked for and possible: runs on the HTTP/2 shard
+  bool fresh_connect = false;         // CURLOPT_FRESH_CONNECT: never on a reused connection
+  // HTTP/2 stream id and a GOAWAY's last stream id, read from libcurl's info text for the
+  // transfers that watch for it (see watch_goaway in transfer.cpp); 0 / -1 = not seen.
+  std::uint32_t h2_stream_id = 0;
+  std::int64_t goaway_last_stream = -1;
   bool head_fired = false;            // on_head was called
   bool stall_armed = false;           // stall clock running (from when the request is sent)
   bool request_sent = false;          // the connection was ready and the request went out
@@ -100,5 +106,9 @@ struct BodyHeaderDefaults {
 
 // Calls on_head once (catching what it throws into transfer.abort). Returns false if it threw.
 bool fire_head(Transfer& transfer);
+
+// True when the server's GOAWAY named a last stream below this transfer's, before any response
+// byte: RFC 9113 section 6.8, the server did not process it.
+[[nodiscard]] bool refused_by_goaway(const Transfer& transfer);
 
 }  // namespace fetchpipe::detail

@@ -101,6 +101,17 @@ ExchangeResult Worker::run(HttplibExchange& ex) {
     return ExchangeResult{.error = ErrorKind::invalid_request, .message = url.error()};
   }
 
+  if (const auto version = ex.request->overrides.http_version; version && *version != HttpVersion::http1_1) {
+    // cpp-httplib speaks HTTP/1.1 only; sending 1.1 when 2 was asked for would hide that.
+    std::lock_guard lock(core_->mutex);
+    finish_locked(ex);
+    return ExchangeResult{
+        .error = ErrorKind::invalid_request,
+        .message = fmt::format("overrides.http_version = {}: the httplib transport speaks HTTP/1.1 only "
+                               "(use the curl transport for HTTP/2)",
+                               to_string(*version))};
+  }
+
   const ProxyChoice proxy = choose_proxy(settings_.proxy, *url);
   if (!proxy.error.empty()) {
     std::lock_guard lock(core_->mutex);

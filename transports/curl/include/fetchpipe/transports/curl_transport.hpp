@@ -28,8 +28,9 @@
 // SIGPIPE when a peer closes a TLS connection; ignoring it turns that into an ordinary EPIPE error.
 // A program that needs its own SIGPIPE handler must install it and block the signal on its threads.
 //
-// What it does with each exchange: only http and https; no redirect is followed (the pipeline
-// follows them); TLS verification on unless TlsOptions says otherwise; no Accept-Encoding is sent
+// What it does with each exchange: only http and https; HTTP/1.1 unless Options::http_version or
+// the request asks for HTTP/2; no redirect is followed (the pipeline follows them); TLS
+// verification on unless TlsOptions says otherwise; no Accept-Encoding is sent
 // unless the request sets one; curl's automatic "Expect: 100-continue" is disabled.
 //
 // Clocks: spec.deadline (absolute, body included) and spec.stall_timeout (gap between body bytes,
@@ -100,6 +101,25 @@ class CurlTransport final : public Transport {
     // head handed on has no Content-Length or Content-Encoding. nullopt (default) = off: the
     // body is delivered as sent, and no Accept-Encoding is added.
     std::optional<std::string> accept_encoding{};
+    // The HTTP version of a request that does not choose one (RequestOverrides::http_version).
+    // Default http1_1. With HTTP/2 (http2 on https://, http2_prior_knowledge on http://) the
+    // exchanges to one origin are multiplexed over one connection (CURLPIPE_MULTIPLEX): they run
+    // on one multi handle of their own, outside the connections_per_shard shards, and wait for the
+    // first connection's protocol to be known (CURLOPT_PIPEWAIT) instead of each opening one.
+    // With libcurl before 8.0 (Debian 12 has 7.88), prior knowledge cannot reuse a connection
+    // (curl issue 10634): each such exchange then gets a connection of its own, no
+    // multiplexing; h2 over TLS is not affected.
+    // A stream the server refused (REFUSED_STREAM on every try libcurl made, or above a GOAWAY's
+    // last stream id) ends as connect_failure: never processed, so even a POST may be retried.
+    // A request that is not idempotent still gets a fresh connection of its own, as on 1.1:
+    // libcurl re-sends a request whose reused connection died before any response byte, and
+    // such a request may have been processed.
+    HttpVersion http_version = HttpVersion::http1_1;
+    // Streams at most on one HTTP/2 connection (CURLMOPT_MAX_CONCURRENT_STREAMS; a server's
+    // smaller SETTINGS_MAX_CONCURRENT_STREAMS wins). Exchanges beyond it open another connection
+    // to the origin, or wait for a stream when max_host_connections is reached. 1 to 2^31-1.
+    // Default 100, libcurl's own.
+    std::size_t max_streams_per_connection = 100;
   };
 
   // Counters, for tests and benchmarks. Read from any thread; values may lag by one loop pass.
@@ -107,7 +127,7 @@ class CurlTransport final : public Transport {
     std::uint64_t exchanges_started = 0;    // start() calls accepted
     std::uint64_t exchanges_completed = 0;  // on_complete calls made (counted just before each)
     std::uint64_t connections_opened = 0;   // new TCP connections (sum of CURLINFO_NUM_CONNECTS)
-    std::uint64_t shards = 0;               // multi handles created so far
+    std::uint64_t shards = 0;               // multi handles created so far (the HTTP/2 one included)
   };
 
   // Throws std::invalid_argument when an option is invalid (the message names it), or

@@ -46,6 +46,10 @@
 // default); if the interposition is not in effect, every response head is refused
 // (connection_reset) rather than delivered decoded.
 //
+// HTTP/1.1 only: cpp-httplib has no HTTP/2. A request whose RequestOverrides::http_version asks
+// for HTTP/2 fails at once with invalid_request (nothing is sent) rather than quietly going out
+// as 1.1; use CurlTransport for HTTP/2.
+//
 // Limits of cpp-httplib 0.11 that remain: host name resolution (getaddrinfo) cannot be
 // interrupted. A worker resolving a slow name stays busy until the resolver answers (glibc's
 // timeout: 5 s per try and server by default, see resolv.conf(5)); the fetch does not wait for it
