@@ -23,11 +23,27 @@ AdmissionGate::AdmissionGate(const AdmissionLimits& limits)
       token_interval_(interval_of(limits)),
       burst_span_(token_interval_ * (std::max(limits.rate_burst, 1) - 1)) {}
 
+AdmissionGate::OriginSlots* AdmissionGate::find_locked(std::string_view origin) {
+  if (last_ != nullptr && last_name_ == origin) return last_;
+  const auto it = origins_.find(origin);
+  if (it == origins_.end()) return nullptr;
+  remember_locked(it);
+  return last_;
+}
+
+void AdmissionGate::remember_locked(Origins::iterator it) {
+  last_name_ = it->first;
+  last_ = &it->second;
+}
+
 bool AdmissionGate::acquire(std::string_view origin, const std::shared_ptr<AdmissionWaiter>& waiter) {
   std::lock_guard lock(mutex_);
-  auto it = origins_.find(origin);
-  if (it == origins_.end()) it = origins_.emplace(std::string(origin), OriginSlots{}).first;
-  OriginSlots& slots = it->second;
+  OriginSlots* found = find_locked(origin);
+  if (found == nullptr) {
+    remember_locked(origins_.emplace(std::string(origin), OriginSlots{}).first);
+    found = last_;
+  }
+  OriginSlots& slots = *found;
   if (slots.in_use < max_per_origin_ && slots.waiting.empty()) {
     ++slots.in_use;
     return true;
@@ -40,14 +56,15 @@ void AdmissionGate::release(std::string_view origin) {
   std::shared_ptr<AdmissionWaiter> next;
   {
     std::lock_guard lock(mutex_);
-    const auto it = origins_.find(origin);
-    if (it == origins_.end()) return;
-    OriginSlots& slots = it->second;
+    OriginSlots* found = find_locked(origin);
+    if (found == nullptr) return;
+    OriginSlots& slots = *found;
     if (!slots.waiting.empty()) {
       next = std::move(slots.waiting.front());  // the slot passes on: in_use stays
       slots.waiting.pop_front();
     } else if (--slots.in_use == 0 && origins_.size() > kIdleOriginsKept) {
-      origins_.erase(it);
+      last_ = nullptr;  // found is last_: the entry goes
+      origins_.erase(origins_.find(origin));
     }
   }
   if (next) next->admitted();
@@ -56,9 +73,9 @@ void AdmissionGate::release(std::string_view origin) {
 bool AdmissionGate::withdraw(std::string_view origin, const AdmissionWaiter* waiter) {
   std::shared_ptr<AdmissionWaiter> removed;  // dropped after the lock
   std::lock_guard lock(mutex_);
-  const auto it = origins_.find(origin);
-  if (it == origins_.end()) return false;
-  auto& waiting = it->second.waiting;
+  OriginSlots* slots = find_locked(origin);
+  if (slots == nullptr) return false;
+  auto& waiting = slots->waiting;
   const auto found = std::find_if(waiting.begin(), waiting.end(), [&](const auto& w) { return w.get() == waiter; });
   if (found == waiting.end()) return false;
   removed = std::move(*found);
@@ -68,13 +85,17 @@ bool AdmissionGate::withdraw(std::string_view origin, const AdmissionWaiter* wai
 
 // The generic cell rate algorithm, with reservations: `next_start_` is the bucket's theoretical
 // arrival time; a caller may start `burst_span_` ahead of it (the banked tokens), never before now.
+// One compare-and-swap instead of a lock: callers racing for it are served in the order their
+// swaps land, and a caller whose swap failed recomputes from the value that beat it.
 std::optional<TimePoint> AdmissionGate::reserve_start(TimePoint now, std::optional<TimePoint> deadline) {
-  std::lock_guard lock(mutex_);
-  const TimePoint arrival = next_start_ ? std::max(*next_start_, now) : now;
-  const TimePoint start = std::max(now, arrival - burst_span_);
-  if (deadline && start >= *deadline) return std::nullopt;
-  next_start_ = arrival + token_interval_;
-  return start;
+  std::int64_t seen = next_start_.load(std::memory_order_relaxed);
+  for (;;) {
+    const TimePoint arrival = seen == kNoStart ? now : std::max(TimePoint{TimePoint::duration{seen}}, now);
+    const TimePoint start = std::max(now, arrival - burst_span_);
+    if (deadline && start >= *deadline) return std::nullopt;
+    const std::int64_t next = (arrival + token_interval_).time_since_epoch().count();
+    if (next_start_.compare_exchange_weak(seen, next, std::memory_order_relaxed)) return start;
+  }
 }
 
 }  // namespace fetchpipe::detail

@@ -3,7 +3,9 @@
 // Private to the framework. One per client, shared by all its fetches (and all transport shards).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -57,13 +59,27 @@ class AdmissionGate {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
 
+  using Origins = std::unordered_map<std::string, OriginSlots, Hash, std::equal_to<>>;
+
+  // The origin's entry, or null. Under mutex_. A fetch's acquire() and release() name the same
+  // origin, and most clients talk to few: the last entry found is checked first (a compare of the
+  // name instead of a hash and a bucket search). Nodes of the map never move, so the pointer holds
+  // until that entry is erased.
+  OriginSlots* find_locked(std::string_view origin);
+  void remember_locked(Origins::iterator it);
+
   const int max_per_origin_;
   const std::chrono::nanoseconds token_interval_;  // 1 / rate; zero = no rate limit
   const std::chrono::nanoseconds burst_span_;      // (burst - 1) intervals: how far ahead tokens bank
 
   std::mutex mutex_;
-  std::unordered_map<std::string, OriginSlots, Hash, std::equal_to<>> origins_;
-  std::optional<TimePoint> next_start_;  // the theoretical arrival time of the next token
+  Origins origins_;
+  std::string_view last_name_;      // the key of last_, inside its map node
+  OriginSlots* last_ = nullptr;
+  // The theoretical arrival time of the next token, in nanoseconds of the clock's epoch;
+  // kNoStart before the first reservation. Atomic: reserving a start takes no lock.
+  static constexpr std::int64_t kNoStart = INT64_MIN;
+  std::atomic<std::int64_t> next_start_{kNoStart};
 };
 
 }  // namespace fetchpipe::detail

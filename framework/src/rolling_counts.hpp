@@ -1,4 +1,5 @@
-// Private to the framework: two event counters over a rolling window, in kSlots time slots.
+// Private to the framework: N event counters (two by default) over a rolling window, in kSlots
+// time slots.
 //
 // Time is cut into slots of width w = max(1ns, window / kSlots), slot k covering
 // [k*w, (k+1)*w) of the clock's epoch. An event counts while its slot is one of the kSlots most
@@ -10,9 +11,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <utility>
 
 #include "fetchpipe/scheduler.hpp"
 
@@ -25,41 +26,45 @@ namespace fetchpipe::detail {
   return n >= 0 ? n / w : -((-(n + 1)) / w) - 1;
 }
 
-class RollingCounts {
+template <std::size_t N>
+class BasicRollingCounts {
  public:
+  using Counts = std::array<std::uint64_t, N>;
+
   static constexpr int kSlots = 10;
 
   [[nodiscard]] static std::chrono::nanoseconds slot_width(std::chrono::nanoseconds window) noexcept {
     return std::max(std::chrono::nanoseconds{1}, window / kSlots);
   }
 
-  // Adds to counter 0 or 1 in slot `slot`.
+  // Adds to counter `which` (0 .. N-1) in slot `slot`.
   void add(std::int64_t slot, int which, std::uint32_t amount = 1) noexcept {
     Slot& s = ring_[index_of(slot)];
     if (s.slot > slot) return;  // older than the ring holds: it no longer counts anyway
-    if (s.slot < slot) s = Slot{slot, {0, 0}};
-    auto& c = s.counts[which];
+    if (s.slot < slot) s = Slot{slot, {}};
+    auto& c = s.counts[static_cast<std::size_t>(which)];
     c = (c > std::numeric_limits<std::uint32_t>::max() - amount) ? std::numeric_limits<std::uint32_t>::max() : c + amount;
   }
 
-  // Both counters summed over the kSlots slots ending at `now_slot` (and any later slot a
+  // Every counter summed over the kSlots slots ending at `now_slot` (and any later slot a
   // concurrent caller with a later time point already filled).
-  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> sum(std::int64_t now_slot) const noexcept {
-    std::uint64_t a = 0, b = 0;
+  [[nodiscard]] Counts sum(std::int64_t now_slot) const noexcept {
+    Counts total{};
     for (const Slot& s : ring_) {
       if (s.slot > now_slot - kSlots) {
-        a += s.counts[0];
-        b += s.counts[1];
+        for (std::size_t i = 0; i < N; ++i) total[i] += s.counts[i];
       }
     }
-    return {a, b};
+    return total;
   }
 
-  // Both counters of slot `slot` alone (zero when the ring no longer, or not yet, holds it).
-  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> at(std::int64_t slot) const noexcept {
+  // Every counter of slot `slot` alone (zero when the ring no longer, or not yet, holds it).
+  [[nodiscard]] Counts at(std::int64_t slot) const noexcept {
+    Counts out{};
     const Slot& s = ring_[index_of(slot)];
-    if (s.slot != slot) return {0, 0};
-    return {s.counts[0], s.counts[1]};
+    if (s.slot != slot) return out;
+    for (std::size_t i = 0; i < N; ++i) out[i] = s.counts[i];
+    return out;
   }
 
   void clear() noexcept { ring_ = {}; }
@@ -67,7 +72,7 @@ class RollingCounts {
  private:
   struct Slot {
     std::int64_t slot = std::numeric_limits<std::int64_t>::min();
-    std::array<std::uint32_t, 2> counts{0, 0};
+    std::array<std::uint32_t, N> counts{};
   };
   static std::size_t index_of(std::int64_t slot) noexcept {
     const auto m = slot % kSlots;
@@ -75,5 +80,7 @@ class RollingCounts {
   }
   std::array<Slot, kSlots> ring_{};
 };
+
+using RollingCounts = BasicRollingCounts<2>;
 
 }  // namespace fetchpipe::detail

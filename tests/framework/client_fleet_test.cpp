@@ -428,6 +428,36 @@ TEST(ClientAdmission, DestroyingTheClientEndsQueuedFetchesOnceEach) {
   }
 }
 
+TEST(ClientAdmission, ALimitHoldsWhileThousandsOfOtherOriginsComeAndGo) {
+  // Past 4,096 idle origins the gate forgets each one as soon as it is idle: the origin it found
+  // last (checked first, before hashing) must be forgotten with it, and the busy origin's slots
+  // and queue must survive every one of those erasures.
+  VirtualClient v;
+  auto slow = Scripted::ok();
+  slow.latency = 100ms;
+  v.memory->script(kDown, {slow});
+  auto options = v.options({.max_attempts = 1});
+  options.admission.max_per_origin = 1;
+  Client client(options);
+  Recorder first, second;
+  client.fetch({.url = kDown}, first.callbacks());
+  client.fetch({.url = kDown}, second.callbacks());  // queued behind the first
+  v.settle();
+  std::vector<Recorder> others(5000);
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    client.fetch({.url = "http://h" + std::to_string(i) + ".test/x"}, others[i].callbacks());
+    v.settle();
+    ASSERT_EQ(others[i].terminal, 1) << i;  // answered 404 at once: its slot is given back
+  }
+  EXPECT_EQ(v.memory->attempts(kDown), 1) << "the second fetch still waits for the first's slot";
+  v.advance(100ms);
+  EXPECT_TRUE(first.response);
+  EXPECT_EQ(v.memory->attempts(kDown), 2) << "the slot passed to the queued fetch";
+  v.advance(100ms);
+  EXPECT_TRUE(second.response);
+  EXPECT_EQ(client.stats().queued, 1u);
+}
+
 TEST(ClientAdmission, OptionsAreValidated) {
   VirtualClient v;
   auto bad = [&](auto edit, const char* field) {

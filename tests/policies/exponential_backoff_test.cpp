@@ -136,6 +136,55 @@ TEST(ExponentialBackoff, FullJitterSpreadsOverTheWholeRange) {
   EXPECT_GT(highest, 9500ms);
 }
 
+// The base delays are read from a table computed once per prototype (retries 1..32) and computed
+// past it: both must be exactly the formula, for growth that saturates early, late and never.
+TEST(ExponentialBackoff, BaseDelayIsTheFormulaInsideAndBeyondItsTable) {
+  struct Case {
+    nanoseconds initial;
+    double multiplier;
+    nanoseconds max;
+  };
+  for (const Case c : {Case{100ms, 2.0, 10s}, Case{1ns, 1.01, 1s}, Case{3ms, 1.5, std::chrono::hours{1000}},
+                       Case{100ms, 1.0, 10s}, Case{1ms, 10.0, nanoseconds::max()}}) {
+    ExponentialBackoff backoff({.initial = c.initial, .multiplier = c.multiplier, .max = c.max, .jitter = Jitter::none});
+    auto copy = ExponentialBackoff(backoff).clone();
+    for (int retry = -1; retry <= 200; ++retry) {
+      const long double exact = static_cast<long double>(c.initial.count()) *
+                                std::pow(static_cast<long double>(c.multiplier), retry <= 1 ? 0.0L : retry - 1.0L);
+      const nanoseconds want = exact < static_cast<long double>(c.max.count())
+                                   ? nanoseconds{static_cast<nanoseconds::rep>(exact)}
+                                   : c.max;
+      ASSERT_EQ(backoff.base_delay(retry), want) << c.multiplier << " retry " << retry;
+      ASSERT_EQ(copy->next_delay(retry), want) << "a clone of a copy, retry " << retry;
+    }
+  }
+}
+
+// The jitter's distribution, from many draws of one seeded stream: full jitter is uniform over
+// [0, base] (mean base/2, each tenth of the range holding a tenth of the draws), equal jitter
+// uniform over [base/2, base].
+TEST(ExponentialBackoff, JitterIsUniformOverItsRange) {
+  constexpr int kDraws = 200000;
+  for (const Jitter jitter : {Jitter::full, Jitter::equal}) {
+    ExponentialBackoff backoff(seeded(jitter, 5));
+    const long double base = static_cast<long double>(backoff.base_delay(8).count());  // 10 s, capped
+    const long double low = jitter == Jitter::full ? 0.0L : base / 2;
+    std::vector<int> bins(10, 0);
+    long double sum = 0;
+    for (int i = 0; i < kDraws; ++i) {
+      const auto d = static_cast<long double>(backoff.next_delay(8).count());
+      sum += d;
+      const auto bin = static_cast<std::size_t>((d - low) / (base - low) * 10);
+      ++bins[std::min<std::size_t>(bin, 9)];
+    }
+    EXPECT_NEAR(static_cast<double>(sum / kDraws / base), static_cast<double>((low + base) / 2 / base), 0.005)
+        << to_string(jitter);
+    double chi2 = 0;
+    for (const int n : bins) chi2 += (n - kDraws / 10.0) * (n - kDraws / 10.0) / (kDraws / 10.0);
+    EXPECT_LT(chi2, 27.9) << to_string(jitter) << ": chi-square of 10 bins (p = 0.001 at 9 degrees)";
+  }
+}
+
 TEST(ExponentialBackoff, EqualJitterStaysInUpperHalfOfBase) {
   ExponentialBackoff backoff(seeded(Jitter::equal));
   nanoseconds lowest = nanoseconds::max();

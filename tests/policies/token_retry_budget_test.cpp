@@ -88,7 +88,7 @@ TEST(TokenRetryBudget, WhatTheWindowEarnedIsNotSpentInOneBurst) {
   EXPECT_GE(first_second, 19);
 }
 TEST(TokenRetryBudget, TheFloorCountsAgainstTheRatio) {
-  TokenRetryBudget budget;
+  TokenRetryBudget budget({.failure_throttle = false});  // the ratio and the floor alone
   for (int i = 0; i < 1000; ++i) budget.record_request(kA, at(0s));
   // 200 for the window: the floor's 10 are part of it, not extra.
   EXPECT_EQ(spend_all(budget, kA, at(0s)), 200);
@@ -98,7 +98,8 @@ TEST(TokenRetryBudget, TheFloorCountsAgainstTheRatio) {
   // 1,000 requests a second, every one failing: once the window is full, retries stay at 20 % of
   // them, the floor being part of that allowance (an outage costs a busy origin 1.2 times its
   // load, not 1.2 plus the floor of every client), and no second gets more than its share.
-  TokenRetryBudget budget;
+  // (The ratio and the floor alone: the failure throttle, tested below, shrinks this further.)
+  TokenRetryBudget budget({.failure_throttle = false});
   std::vector<int> per_second(30, 0);
   for (int second = 0; second < 30; ++second) {
     for (int i = 0; i < 1000; ++i) {
@@ -112,8 +113,93 @@ TEST(TokenRetryBudget, TheFloorCountsAgainstTheRatio) {
     EXPECT_GE(per_second[static_cast<std::size_t>(second)], 190) << second;
   }
 }
+// ---- the failure throttle: the allowance shrinks when the failures outrun it ---------------------
+
+// `requests_per_second` requests a second, spread evenly over [start, start + seconds), of which
+// every `ask_every`-th fails and asks for a retry at once. Returns the retries allowed per second.
+std::vector<int> run_traffic(RetryBudget& budget, std::chrono::seconds start, int seconds, int requests_per_second,
+                             int ask_every = 1) {
+  std::vector<int> allowed(static_cast<std::size_t>(seconds), 0);
+  const auto gap = std::chrono::nanoseconds{1s} / requests_per_second;
+  for (int s = 0; s < seconds; ++s) {
+    for (int i = 0; i < requests_per_second; ++i) {
+      const auto t = at(start + std::chrono::seconds{s} + gap * i);
+      budget.record_request(kA, t);
+      if (i % ask_every == 0 && budget.try_spend(kA, t)) ++allowed[static_cast<std::size_t>(s)];
+    }
+  }
+  return allowed;
+}
+
+TEST(TokenRetryBudget, DefaultsThrottleFailures) {
+  EXPECT_TRUE(TokenRetryBudget{}.options().failure_throttle);
+}
+
+TEST(TokenRetryBudget, AnOriginFailingBeyondTheAllowanceGetsRatioTimesRatio) {
+  // 1,000 requests a second, every one failing. The ratio alone would keep paying 20 % of them
+  // (200 a second: at 90 % utilisation that is 1.08 times capacity, and an overloaded server never
+  // drains). With the throttle the window's 10,000 failures outnumber its 2,000 allowance five to
+  // one, so every part of it shrinks to a fifth: 20 % x 20 % = 40 a second.
+  TokenRetryBudget budget;
+  const auto allowed = run_traffic(budget, 0s, 30, 1000);
+  for (int second = 11; second < 30; ++second) {
+    EXPECT_LE(allowed[static_cast<std::size_t>(second)], 44) << second;
+    EXPECT_GE(allowed[static_cast<std::size_t>(second)], 36) << second;
+  }
+}
+
+TEST(TokenRetryBudget, FailuresTheAllowanceCoversAreUntouched) {
+  // 1,000 requests a second, one in ten failing once: 100 asks a second against an allowance of
+  // 200. Every one is paid, as without the throttle.
+  TokenRetryBudget budget;
+  const auto allowed = run_traffic(budget, 0s, 30, 1000, 10);
+  for (int second = 0; second < 30; ++second) EXPECT_EQ(allowed[static_cast<std::size_t>(second)], 100) << second;
+}
+
+TEST(TokenRetryBudget, ALoneFetchAndLightTrafficAreNeverThrottled) {
+  TokenRetryBudget lone;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(lone.try_spend(kA, at(100ms * i))) << i;
+  // No successes at all, 10 failures a second for a minute: the floor pays every one.
+  TokenRetryBudget light;
+  for (int second = 0; second < 60; ++second) {
+    for (int i = 0; i < 10; ++i) {
+      EXPECT_TRUE(light.try_spend(kA, at(std::chrono::seconds{second} + 100ms * i))) << second << " " << i;
+    }
+  }
+}
+
+TEST(TokenRetryBudget, TheFloorShrinksWhenFailuresOutrunIt) {
+  // A dead origin and no successes: 100 asks a second against a floor of 10. Once the window
+  // holds ten times more failures than the floor pays for, the floor pays a tenth: one a second.
+  TokenRetryBudget budget;
+  std::vector<int> allowed(30, 0);
+  for (int second = 0; second < 30; ++second) {
+    for (int i = 0; i < 100; ++i) {
+      if (budget.try_spend(kA, at(std::chrono::seconds{second} + 10ms * i))) ++allowed[static_cast<std::size_t>(second)];
+    }
+  }
+  EXPECT_EQ(allowed[0], 10) << "the first second's 100 failures fit the window's floor of 100";
+  for (int second = 12; second < 30; ++second) EXPECT_LE(allowed[static_cast<std::size_t>(second)], 2) << second;
+}
+
+TEST(TokenRetryBudget, TheFullAllowanceReturnsOnceTheFailuresLeaveTheWindow) {
+  TokenRetryBudget budget;
+  run_traffic(budget, 0s, 10, 1000);  // 10 s of every request failing
+  const auto after = run_traffic(budget, 10s, 20, 1000, 20);  // then 5 % failing: 50 asks a second
+  EXPECT_LT(after[0], 50) << "the failing seconds still weigh on the allowance";
+  for (int second = 10; second < 20; ++second) EXPECT_EQ(after[static_cast<std::size_t>(second)], 50) << second;
+}
+
+TEST(TokenRetryBudget, TheThrottleCanBeTurnedOff) {
+  TokenRetryBudget budget({.failure_throttle = false});
+  const auto allowed = run_traffic(budget, 0s, 30, 1000);
+  for (int second = 10; second < 30; ++second) EXPECT_GE(allowed[static_cast<std::size_t>(second)], 190) << second;
+}
+
+// The window arithmetic of the ratio alone: these ask again and again after a refusal, and every
+// refused ask is a failure the throttle would count.
 TEST(TokenRetryBudget, RatioRoundsDown) {
-  TokenRetryBudget budget({.ratio = 0.2, .min_per_second = 0});
+  TokenRetryBudget budget({.ratio = 0.2, .min_per_second = 0, .failure_throttle = false});
   for (int i = 0; i < 9; ++i) budget.record_request(kA, at(0s));
   EXPECT_EQ(spend_over_window(budget, kA, 0s), 1);  // 9 * 0.2 = 1.8
   budget.record_request(kA, at(0s));
@@ -135,7 +221,7 @@ TEST(TokenRetryBudget, RequestsOlderThanTheWindowNoLongerCount) {
   EXPECT_EQ(spend_all(fresh, kA, at(10s)), 0) << "a request 10 s old is outside a 10 s window";
 }
 TEST(TokenRetryBudget, RetriesExpireWithTheWindow) {
-  TokenRetryBudget budget({.ratio = 1.0, .window = 10s, .min_per_second = 0});
+  TokenRetryBudget budget({.ratio = 1.0, .window = 10s, .min_per_second = 0, .failure_throttle = false});
   for (int i = 0; i < 10; ++i) budget.record_request(kA, at(0s));
   EXPECT_EQ(spend_all(budget, kA, at(0s)), 10);
   EXPECT_EQ(spend_all(budget, kA, at(9s)), 0);

@@ -9,8 +9,9 @@
 // Retry numbers below 1 count as 1. Every wait lies in [0, max]; decorrelated waits lie in
 // [initial, max] (and are all 0 when initial is 0). Decorrelated jitter keeps the previous wait;
 // retry 1 starts its sequence afresh.
-// Random numbers come from a 64-bit Mersenne Twister, mapped to [0, 1) by hand (top 53 bits times
-// 2^-53) so a seed gives the same waits with every standard library. With `seed` set, every
+// Random numbers come from xoshiro256** (seeded through SplitMix64: 32 bytes of state, so a clone
+// is cheap), mapped to [0, 1) by hand (top 53 bits times 2^-53) so a seed gives the same waits
+// with every standard library. With `seed` set, every
 // sequence is reproducible: the n-th clone of one prototype always draws the same numbers, and
 // different clones draw different ones; without it, each prototype seeds from std::random_device.
 // clone() returns a fresh state (no decorrelated memory) with its own derived seed. A copy keeps
@@ -22,12 +23,12 @@
 //                                          .jitter = fetchpipe::Jitter::full, .seed = 42});
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string_view>
 
 #include "fetchpipe/backoff_policy.hpp"
@@ -60,13 +61,21 @@ class ExponentialBackoff final : public BackoffPolicy {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
+  // Base delays of retries 1..kTabled, computed once per prototype and copied into its clones:
+  // pow() in long double costs ~100 ns, a table read nothing. Later retries compute theirs.
+  static constexpr int kTabled = 32;
+  struct CloneOf {};
   ExponentialBackoff(Options options, std::uint64_t stream_seed);
+  ExponentialBackoff(CloneOf, const ExponentialBackoff& prototype, std::uint64_t stream_seed);
+  void seed_stream(std::uint64_t stream_seed) noexcept;
+  [[nodiscard]] std::uint64_t next_random() noexcept;
 
   Options options_;
-  std::mt19937_64 rng_;
+  std::array<std::uint64_t, 4> rng_{};                   // xoshiro256** state
   std::chrono::nanoseconds previous_{0};                 // decorrelated jitter's memory
   std::shared_ptr<std::atomic<std::uint64_t>> clones_;   // numbers the clones of one prototype
   std::uint64_t root_seed_ = 0;
+  std::array<std::chrono::nanoseconds, kTabled> base_{};  // base_[n - 1] = base_delay(n)
 };
 
 }  // namespace fetchpipe
