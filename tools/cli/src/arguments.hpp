@@ -55,6 +55,8 @@ struct GetCommand {
   std::optional<std::string> proxy{};
   std::optional<std::string> no_proxy{};
   bool compressed = false;  // --compressed
+  bool continue_part = false;  // -C: keep FILE.part across runs and continue it
+  bool no_resume = false;      // --no-resume: a retry after a partial body starts over
 };
 
 // The parsed command, or the first problem found. Parsing goes on past a problem only to learn

@@ -72,6 +72,7 @@ struct Job {
   std::uint64_t bytes = 0;
   std::optional<std::string> sink_error;
   std::size_t attempts_seen = 0;
+  bool error_body_written = false;  // --fail-with-body: a failed status's body, to be kept
 };
 
 struct Finished {
@@ -268,7 +269,17 @@ class BatchRun {
   Callbacks callbacks(Job* j) {
     Callbacks cb;
     cb.on_success = [this, j](Response r) { done(j, report_from_response(std::move(r))); };
-    cb.on_failure = [this, j](Error e) { done(j, report_from_error(std::move(e), FetchReport::Outcome::failure)); };
+    cb.on_failure = [this, j](Error e) {
+      // --fail-with-body: a retried status has no accepted body; its last answer is in `e`.
+      if (const auto body = cmd_.fail_with_body ? final_error_body(e) : std::nullopt) {
+        std::lock_guard lock(j->mutex);
+        if (!j->sink_error && j->body->write(*body)) {
+          j->bytes += body->size();
+          j->error_body_written = true;
+        }
+      }
+      done(j, report_from_error(std::move(e), FetchReport::Outcome::failure));
+    };
     cb.on_cancel = [this, j](Error e) { done(j, report_from_error(std::move(e), FetchReport::Outcome::cancelled)); };
     cb.on_chunk = [j](std::string_view chunk) {
       std::unique_lock lock(j->mutex);
@@ -310,9 +321,11 @@ class BatchRun {
     BatchLineReport r;
     r.line = j.line;
     r.url = j.url;
+    bool keep_error_body = false;
     {
       std::lock_guard lock(j.mutex);
       r.bytes = j.bytes;
+      keep_error_body = j.error_body_written && !j.sink_error;
       if (j.sink_error) {
         fr.outcome = FetchReport::Outcome::failure;
         fr.error_kind = std::string(to_string(ErrorKind::internal_error));
@@ -320,7 +333,7 @@ class BatchRun {
         fr.reason = GiveUpReason::not_retryable;
       }
     }
-    if (fr.outcome == FetchReport::Outcome::success) {
+    if (fr.outcome == FetchReport::Outcome::success || keep_error_body) {
       const auto placed = out_dir_->commit(*j.body);
       if (placed.index() == 0) {
         r.output = out_dir_->shown(std::get<0>(placed));
@@ -332,7 +345,7 @@ class BatchRun {
       }
     }
     j.body->discard();  // no-op after a commit
-    if (fr.outcome != FetchReport::Outcome::success) r.bytes = 0;  // nothing of it was kept
+    if (fr.outcome != FetchReport::Outcome::success && !r.output) r.bytes = 0;  // nothing of it was kept
     fail_non_2xx(fr, j.method, j.url);  // --fail-with-body: the file stays, the line fails
     r.outcome = fr.outcome;
     r.status = fr.status;

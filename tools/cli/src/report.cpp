@@ -72,6 +72,7 @@ std::string to_json(const FetchReport& report) {
     w.key("backoff_ms");
     if (a.backoff) w.value(static_cast<std::int64_t>(to_ms(*a.backoff)));
     else w.null();
+    w.key("resumed_from").value(a.resumed_from);
     w.end_object();
   }
   w.end_array();
@@ -98,6 +99,7 @@ std::string describe_attempt(const AttemptRecord& record) {
     what = "no response";
   }
   std::string line = fmt::format("attempt {}: {} in {}", record.number, what, human_duration(record.elapsed));
+  if (record.resumed_from) line += fmt::format(" (asked from byte {})", *record.resumed_from);
   if (record.backoff) line += fmt::format("; retrying in {}", human_duration(*record.backoff));
   return line;
 }
