@@ -18,6 +18,7 @@
 #include <thread>
 
 #include <fetchpipe/client.hpp>
+#include <fetchpipe/executor.hpp>
 
 #include "batch_journal.hpp"
 #include "batch_line.hpp"
@@ -42,6 +43,8 @@ constexpr int kExitSomeFailed = 7;
 // After a cancel, how long fetches get to report on_cancel before the tool exits anyway (as `get`).
 constexpr auto kCancelGrace = 700ms;
 constexpr auto kProgressEvery = 250ms;
+// Threads that fsync finished bodies at once (at most -j).
+constexpr int kFlushThreads = 8;
 
 // One write per line, so a reader of the pipe never sees half a line. A closed stdout is not
 // fatal: the journal still records the line.
@@ -91,6 +94,8 @@ class BatchRun {
     stdout_tty_ = ::isatty(STDOUT_FILENO) == 1;
     if (tty_) total_ = count_batch_lines(input_fd);
 
+    // Declared before the client, so it outlives every callback that posts to it.
+    flusher_.emplace(static_cast<std::size_t>(std::min(cmd_.batch.jobs, kFlushThreads)));
     // Body bytes go to disk on the transport's thread (an inline executor), as for `get`.
     Client client(client_options(cmd_, static_cast<std::size_t>(cmd_.batch.jobs)));
 
@@ -308,7 +313,26 @@ class BatchRun {
     return cb;
   }
 
+  // On the transport's thread. A body that will be kept is flushed to disk first, on the
+  // flusher's threads: fsync takes milliseconds, and one at a time on the main thread it capped a
+  // batch at a few hundred files per second whatever -j said.
   void done(Job* j, FetchReport report) {
+    bool keep = report.outcome == FetchReport::Outcome::success;
+    {
+      std::lock_guard lock(j->mutex);
+      keep = (keep || j->error_body_written) && !j->sink_error;
+    }
+    if (keep && flusher_) {
+      flusher_->post([this, j, report = std::move(report)]() mutable {
+        (void)j->body->sync();  // commit() reports a failure
+        finished(j, std::move(report));
+      });
+      return;
+    }
+    finished(j, std::move(report));
+  }
+
+  void finished(Job* j, FetchReport report) {
     std::lock_guard lock(mutex_);
     finished_.push_back(Finished{j, std::move(report)});
     cv_.notify_all();
@@ -503,6 +527,10 @@ class BatchRun {
   int signal_ = 0;
   bool second_signal_ = false;
   Clock::time_point cancel_at_{};
+
+  // fsyncs kept bodies before the main thread names them (see done()). Last: destroyed (its
+  // queue run, its threads joined) while what its tasks touch still exists.
+  std::optional<ThreadPoolExecutor> flusher_;
 };
 
 }  // namespace
