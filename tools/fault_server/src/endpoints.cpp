@@ -96,19 +96,28 @@ Plan bytes(const RequestInfo& request) {
   return plan;
 }
 
-// /gzip?n=N&coding=gzip|deflate&fill=pattern|zeros: N bytes compressed, Content-Encoding set,
-// Content-Length the compressed size. fill=zeros with a large N is a decompression bomb.
+// /gzip?n=N&coding=gzip|deflate|br|zstd&fill=pattern|zeros: N bytes compressed, Content-Encoding
+// set, Content-Length the compressed size. fill=zeros with a large N is a decompression bomb
+// (not with br: see compressed_body.hpp).
 Plan compressed(const RequestInfo& request) {
-  const std::string* coding = request.param("coding");
-  const bool deflate = coding != nullptr && *coding == "deflate";
+  const std::string* param = request.param("coding");
+  const std::string name = param != nullptr ? *param : "gzip";
+  detail::Coding coding = detail::Coding::gzip;
+  if (name == "deflate") coding = detail::Coding::deflate;
+  else if (name == "br") coding = detail::Coding::br;
+  else if (name == "zstd") coding = detail::Coding::zstd;
+  else if (name != "gzip") return text(400, "coding must be gzip, deflate, br or zstd\n");
   const auto n = static_cast<std::uint64_t>(int_param(request, "n", 1024, 0, std::int64_t{1} << 30));
   const std::string* fill = request.param("fill");
-  auto body = detail::compressed_body(deflate ? detail::Coding::deflate : detail::Coding::gzip, n,
-                                      fill != nullptr && *fill == "zeros");
+  const bool zeros = fill != nullptr && *fill == "zeros";
+  // br, and zstd of the pattern, are stored as they are: the body is N bytes in memory.
+  const bool stored = coding == detail::Coding::br || (coding == detail::Coding::zstd && !zeros);
+  if (stored && n > (std::uint64_t{64} << 20)) return text(400, "n must be at most 64 MiB for this coding\n");
+  auto body = detail::compressed_body(coding, n, zeros);
   if (!body) return text(500, "compression failed\n");
   Plan plan = text(200, std::move(*body));
   plan.content_type = "application/octet-stream";
-  plan.headers.push_back({"Content-Encoding", deflate ? "deflate" : "gzip"});
+  plan.headers.push_back({"Content-Encoding", name});
   return plan;
 }
 
@@ -467,7 +476,7 @@ std::string endpoint_summary() {
   return "  /fixed                                   200 \"hello from fetchpipe\\n\" (benchmark "
          "path)\n"
          "  /bytes?n=N&chunked=0|1                   N pattern bytes, Content-Length or chunked\n"
-         "  /gzip?n=N&coding=gzip|deflate&fill=zeros N bytes (pattern or zeros) compressed\n"
+         "  /gzip?n=N&coding=gzip|deflate|br|zstd&fill=zeros  N bytes (pattern or zeros) compressed\n"
          "  /status?code=C&retry_after=V&bytes=N     status C, Retry-After V verbatim; N pattern bytes\n"
          "  /flaky?key=K&fail=N&status=S&retry_after=V&fault=reset|truncate|hang\n"
          "                                           first N requests for K fail, then 200\n"

@@ -33,6 +33,13 @@
 //   /bytes?n=N&chunked=0|1    200, N bytes (default 1024), byte i = 'a' + i % 26, with
 //                             Content-Length, or chunked when chunked=1. Generated as it is sent,
 //                             so 50 MB costs no memory.
+//   /gzip?n=N&coding=gzip|deflate|br|zstd&fill=pattern|zeros
+//                             N bytes (default 1024, at most 1 GiB) of the pattern or zeros, with
+//                             Content-Encoding: coding and the encoded Content-Length. gzip and
+//                             deflate by zlib; br as uncompressed meta-blocks and zstd as raw
+//                             blocks (RLE blocks for zeros), written without an encoder library, so
+//                             br and zstd of the pattern are N bytes (at most 64 MiB). fill=zeros
+//                             with gzip, deflate or zstd is a decompression bomb.
 //   /status?code=C&retry_after=V&bytes=N   (bytes: a body of N pattern bytes instead of the text)
 //                             status C (default 200, must be 200..599, else 400), body
 //                             "status C\n"; V is copied verbatim into Retry-After.
