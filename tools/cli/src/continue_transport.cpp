@@ -149,6 +149,7 @@ std::shared_ptr<Exchange> ContinueTransport::start(const ExchangeSpec& spec, std
 ContinueTransport::Verdict ContinueTransport::judge(ResponseHead head, std::optional<std::uint64_t> asked,
                                                     std::uint64_t relative, bool stripped) {
   std::lock_guard lock(mutex_);
+  translated_ = false;
   if (head.status == 200 || head.status == 206) seen_validator_ = offered_validator(head.headers);
   if (stripped && head.status == 200) mode_ = Mode::off;
   if (!asked || mode_ != Mode::shifting) return {std::move(head), {}};
@@ -171,6 +172,7 @@ ContinueTransport::Verdict ContinueTransport::judge(ResponseHead head, std::opti
   }
   // The part asked for: hand it on as the answer to what the pipeline itself asked.
   if (relative == 0) {
+    translated_ = true;
     head.status = 200;
     head.headers.remove("Content-Range");
   } else {
@@ -189,6 +191,11 @@ std::uint64_t ContinueTransport::base() const {
 std::string ContinueTransport::validator() const {
   std::lock_guard lock(mutex_);
   return seen_validator_;
+}
+
+bool ContinueTransport::take_translated() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(translated_, false);
 }
 
 std::optional<std::uint64_t> ContinueTransport::take_asked() {

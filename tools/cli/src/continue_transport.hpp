@@ -46,6 +46,9 @@ class ContinueTransport final : public Transport, public std::enable_shared_from
   // The absolute byte the first exchange started since the previous call asked for (nullopt: no
   // Range, or no exchange since). For the attempt records of the report.
   [[nodiscard]] std::optional<std::uint64_t> take_asked();
+  // Whether the last head handed on was a 206 shown to the pipeline as a 200 (the continuation's
+  // first part): the report then says 206, as the server did. Reset by the call.
+  [[nodiscard]] bool take_translated();
 
  private:
   class Tap;
@@ -65,6 +68,7 @@ class ContinueTransport final : public Transport, public std::enable_shared_from
   std::string sidecar_validator_;
   std::string seen_validator_;
   bool asked_taken_ = true;
+  bool translated_ = false;
   std::optional<std::uint64_t> asked_{};
 };
 

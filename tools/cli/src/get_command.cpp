@@ -61,7 +61,12 @@ struct FetchState {
   std::optional<std::string> sink_error;  // set when stdout or the file refused a write
   std::vector<AttemptRecord> seen_attempts;  // as reported by on_attempt
   std::uint64_t bytes = 0;                   // body bytes now in the sink
-  std::map<int, std::optional<std::uint64_t>> asked_by_attempt;  // -C: absolute Range start per attempt
+  // -C, per attempt: the byte of the resource it asked for, and whether its 200 was a 206.
+  struct Continued {
+    std::optional<std::uint64_t> asked;
+    bool was_206 = false;
+  };
+  std::map<int, Continued> asked_by_attempt;
   bool error_body_written = false;  // --fail-with-body wrote a failed status's body
 };
 
@@ -131,8 +136,9 @@ class GetRun {
     if (!continue_) return;
     std::lock_guard lock(state_.mutex);
     auto [it, fresh] = state_.asked_by_attempt.try_emplace(record.number);
-    if (fresh) it->second = continue_->take_asked();
-    record.resumed_from = it->second;
+    if (fresh) it->second = FetchState::Continued{continue_->take_asked(), continue_->take_translated()};
+    record.resumed_from = it->second.asked;
+    if (it->second.was_206 && record.status == 200) record.status = 206;
   }
 
   void write_chunk(std::string_view chunk) {
@@ -255,6 +261,7 @@ class GetRun {
       attempts_printed = state_.seen_attempts.size();
     }
     for (auto& a : report.attempts) note_continuation(a);
+    if (continue_ && !report.attempts.empty() && report.status == 200) report.status = report.attempts.back().status;
     // A cancelled attempt is never reported through on_attempt; show it with the others.
     if (cmd_.verbose) {
       for (std::size_t i = attempts_printed; i < report.attempts.size(); ++i) {
