@@ -92,6 +92,28 @@ TEST_F(FailWithBodyTest, RetriedStatusOutOfAttempts_ALargeBodyToTheFile) {
   }
 }
 
+// A 200 cut mid-body, then a 503 to the resumed request: the file is the 503's body alone, not
+// the 200's first bytes with the error page after them.
+TEST_F(FailWithBodyTest, RetriedStatusAfterACutBody_OnlyTheLastBodyIsInTheFile) {
+  for (const std::string transport : {"curl", "httplib"}) {
+    const auto file = dir_.path() / ("after-cut-" + transport);
+    const auto r = run_child({kCli, "get", "--fail-with-body", "--transport", transport, "--max-attempts", "2",
+                              "--backoff-initial", "0ms", "-o", file.string(),
+                              server_.url("/resumable?n=50000&cut=20000&fail_after=1&key=cut-" + transport)});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    const std::string body = slurp(file);
+    EXPECT_TRUE(body == "status 503\n") << transport << ": " << body.size() << " bytes";
+  }
+  const auto input = dir_.path() / "in";
+  std::ofstream(input) << server_.url("/resumable?n=50000&cut=20000&fail_after=1&key=cut-batch") << "\n";
+  const auto out = dir_.path() / "out";
+  const auto r = run_child({kCli, "get", "-i", input.string(), "--output-dir", out.string(), "--fail-with-body",
+                            "--max-attempts", "2", "--backoff-initial", "0ms"});
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  const std::string body = slurp(out / "resumable");
+  EXPECT_TRUE(body == "status 503\n") << "batch: " << body.size() << " bytes";
+}
+
 TEST_F(FailWithBodyTest, BatchKeepsTheBodyOfARetriedStatus) {
   const auto input = dir_.path() / "in";
   std::ofstream(input) << server_.url("/status?code=503") << "\n";

@@ -308,6 +308,19 @@ TEST_P(ResumeCliTest, Continue_SidecarForAnotherUrlOrGarbage_StartsOver) {
   }
 }
 
+// A server that ignores Range (a 200 of everything): FILE.part starts over, nothing is appended.
+TEST_P(ResumeCliTest, Continue_ServerIgnoresRange_StartsOver) {
+  const std::string url = server_.url("/bytes?n=30000");
+  const auto p = part_paths(dir_.path() / "f");
+  std::ofstream(p.part) << std::string(1000, 'X');
+  std::ofstream(p.sidecar) << R"({"url":")" << url << R"(","validator":"\"v1\""})";
+  const auto r = continue_run(url, p.file, transport());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(report_of(r)["attempts"][0]["resumed_from"].number(), 1000);
+  EXPECT_EQ(sha256(slurp(p.file)), sha256(resource(30000)));
+  EXPECT_FALSE(fs::exists(p.sidecar));
+}
+
 TEST_P(ResumeCliTest, WithoutContinue_NothingButACompleteFileIsLeft) {
   const auto file = dir_.path() / "f";
   auto argv = get_args(server_.url("/resumable?n=30000&cut=1000"), transport(), 1);

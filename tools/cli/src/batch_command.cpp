@@ -278,8 +278,9 @@ class BatchRun {
       // --fail-with-body: a retried status has no accepted body; its last answer is in `e`.
       if (const auto body = cmd_.fail_with_body ? final_error_body(e) : std::nullopt) {
         std::lock_guard lock(j->mutex);
-        if (!j->sink_error && j->body->write(*body)) {
-          j->bytes += body->size();
+        // Bytes of an earlier, cut 2xx may be in the file: the error body replaces them.
+        if (!j->sink_error && (j->bytes == 0 || j->body->rewind()) && j->body->write(*body)) {
+          j->bytes = body->size();
           j->error_body_written = true;
         }
       }

@@ -108,9 +108,21 @@ class GetRun {
     cb.on_failure = [this](Error e) {
       // --fail-with-body: a retried status has no accepted body; its last answer is in `e`.
       if (const auto body = cmd_.fail_with_body ? final_error_body(e) : std::nullopt) {
-        write_chunk(*body);
-        std::lock_guard lock(state_.mutex);
-        state_.error_body_written = true;
+        // Bytes of an earlier, cut 2xx may be in the sink: a file starts over; stdout cannot.
+        bool clean = false;
+        {
+          std::lock_guard lock(state_.mutex);
+          clean = state_.bytes == 0;
+        }
+        if (!clean && file_) {
+          rewind();
+          clean = true;
+        }
+        if (clean) {
+          write_chunk(*body);
+          std::lock_guard lock(state_.mutex);
+          state_.error_body_written = true;
+        }
       }
       complete(report_from_error(std::move(e), FetchReport::Outcome::failure));
     };

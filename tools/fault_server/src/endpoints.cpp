@@ -194,6 +194,9 @@ Plan resumable(const RequestInfo& request, int seen) {
   const std::string* etag_param = request.param("etag");
   const std::string tag = etag_param != nullptr && !has_crlf(*etag_param) ? *etag_param : std::string("v1");
   // change_after=K: from the key's (K+1)-th request on, another entity: new validator, other bytes.
+  // fail_after=K (with key): from the key's (K+1)-th request on, 503 "status 503\n".
+  const auto fail_after = int_param(request, "fail_after", 0, 0, std::numeric_limits<int>::max());
+  if (fail_after > 0 && seen > fail_after) return text(503, "status 503\n");
   const auto change_after = int_param(request, "change_after", 0, 0, std::numeric_limits<int>::max());
   const bool changed = change_after > 0 && seen > change_after;
   const std::string* kind = request.param("validator");
@@ -485,7 +488,7 @@ std::string endpoint_summary() {
          "  /reset                                   aborts the connection with RST\n"
          "  /truncate?n=N&sent=S                     Content-Length N, only S bytes, then close\n"
          "  /resumable?n=N&cut=C&etag=E              N bytes, cut after C; Range + If-Range: E gets a 206\n"
-         "    &cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&validator=etag|last-modified|weak\n"
+         "    &cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&fail_after=K&validator=etag|last-modified|weak\n"
          "  /drip?n=N&interval_ms=I&chunk=C          C bytes every I ms until N, chunked\n"
          "  /redirect?n=N&code=R&to=PATH             N redirects, then PATH (default /fixed)\n"
          "  /redirect-loop?code=R                    redirects to itself forever\n"
