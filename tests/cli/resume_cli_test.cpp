@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -319,6 +320,36 @@ TEST_P(ResumeCliTest, Continue_ServerIgnoresRange_StartsOver) {
   EXPECT_EQ(report_of(r)["attempts"][0]["resumed_from"].number(), 1000);
   EXPECT_EQ(sha256(slurp(p.file)), sha256(resource(30000)));
   EXPECT_FALSE(fs::exists(p.sidecar));
+}
+
+// SIGKILL in the middle of a -C download: FILE.part and its sidecar agree, and the next run
+// continues from the size of FILE.part to the exact bytes.
+TEST_P(ResumeCliTest, Continue_SigkillMidway_TheNextRunContinues) {
+  constexpr std::size_t kSize = 200000;
+  const std::string url = server_.url(fmt::format("/resumable?n={}&drip_ms=5&chunk=2000", kSize));
+  const auto p = part_paths(dir_.path() / "f");
+  {
+    auto argv = get_args(url, transport(), 1);
+    argv.insert(argv.end(), {"-C", "-o", p.file.string()});
+    ChildProcess child(argv);
+    ASSERT_TRUE(wait_for([&] {
+      std::error_code ec;
+      return fs::file_size(p.part, ec) >= 20000 && !ec;
+    }, 30s));
+    child.send_signal(SIGKILL);
+    EXPECT_EQ(child.wait(10s).term_signal, SIGKILL);
+  }
+  const auto kept = fs::file_size(p.part);
+  ASSERT_GT(kept, 0u);
+  ASSERT_LT(kept, kSize);
+  EXPECT_TRUE(slurp(p.part) == resource(kSize).substr(0, kept));
+  const auto sidecar = parse_json(slurp(p.sidecar));
+  ASSERT_TRUE(sidecar) << slurp(p.sidecar);
+  EXPECT_EQ((*sidecar)["url"].string(), url);
+  const auto r = continue_run(url, p.file, transport());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(report_of(r)["attempts"][0]["resumed_from"].number(), static_cast<double>(kept));
+  EXPECT_EQ(sha256(slurp(p.file)), sha256(resource(kSize)));
 }
 
 TEST_P(ResumeCliTest, WithoutContinue_NothingButACompleteFileIsLeft) {

@@ -224,11 +224,23 @@ Plan resumable(const RequestInfo& request, int seen) {
     }
     return std::nullopt;
   };
+  // drip_ms=I&chunk=C: every answer trickles in, chunked, C bytes (default 1000) every I ms, and
+  // is never cut: for killing a client mid-download.
+  const auto drip_ms = int_param(request, "drip_ms", 0, 0, kMaxDelayMs);
+  const auto drip = [&](Plan p) {
+    if (drip_ms > 0) {
+      p.truncate_after.reset();
+      p.chunked = true;
+      p.drip_interval = std::chrono::milliseconds(drip_ms);
+      p.drip_chunk = static_cast<std::size_t>(int_param(request, "chunk", 1000, 1, 1 << 20));
+    }
+    return p;
+  };
   const std::string* range = header(request, "Range");
   const std::string* if_range = header(request, "If-Range");
   if (range == nullptr) {
     plan.truncate_after = request.param("cuts") != nullptr ? cut_from(0) : std::optional{cut};
-    return plan;
+    return drip(plan);
   }
   std::uint64_t from = 0;
   const bool parsed = range->rfind("bytes=", 0) == 0 && range->back() == '-' &&
@@ -237,7 +249,7 @@ Plan resumable(const RequestInfo& request, int seen) {
   // Changed (or unconditional, or a weak validator, which If-Range must not use): all of it.
   if (if_range == nullptr || *if_range != validator || validator.rfind("W/", 0) == 0) {
     plan.truncate_after = cut_from(0);
-    return plan;
+    return drip(plan);
   }
   // lie=D: the 206 claims (and sends) the part from byte X+D instead of X; with lie_until=K
   // (and a key) only up to the key's K-th request.
@@ -252,7 +264,7 @@ Plan resumable(const RequestInfo& request, int seen) {
   plan.pattern_offset = start + shift;
   plan.pattern_bytes = n - start;
   if (const auto c = cut_from(start)) plan.truncate_after = c;
-  return plan;
+  return drip(plan);
 }
 
 Plan fault_plan(Fault fault) {
@@ -488,7 +500,8 @@ std::string endpoint_summary() {
          "  /reset                                   aborts the connection with RST\n"
          "  /truncate?n=N&sent=S                     Content-Length N, only S bytes, then close\n"
          "  /resumable?n=N&cut=C&etag=E              N bytes, cut after C; Range + If-Range: E gets a 206\n"
-         "    &cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&fail_after=K&validator=etag|last-modified|weak\n"
+         "    &cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&fail_after=K&drip_ms=I&chunk=C\n"
+         "    &validator=etag|last-modified|weak\n"
          "  /drip?n=N&interval_ms=I&chunk=C          C bytes every I ms until N, chunked\n"
          "  /redirect?n=N&code=R&to=PATH             N redirects, then PATH (default /fixed)\n"
          "  /redirect-loop?code=R                    redirects to itself forever\n"

@@ -58,7 +58,8 @@
 //                             (libcurl: CURLE_RECV_ERROR 56, or GOT_NOTHING 52).
 //   /truncate?n=N&sent=S      announces Content-Length N (default 1000) but sends only S bytes
 //                             (default N/2, at most N), then closes (libcurl: CURLE_PARTIAL_FILE).
-//   /resumable?n=N&cut=C&etag=E&cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&fail_after=K&validator=V
+//   /resumable?n=N&cut=C&etag=E&cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&fail_after=K
+//             &drip_ms=I&chunk=C&validator=V
 //                             N pattern bytes (default 1000) with Accept-Ranges: bytes and ETag
 //                             "E" (default v1); the answer to a request without Range is cut
 //                             after C bytes (default N/2). `Range: bytes=X-` with a matching
@@ -74,6 +75,8 @@
 //                               (lie_until=K, with key: only up to the key's K-th request);
 //                             fail_after=K (with key): from the key's (K+1)-th request on, 503
 //                               "status 503\n";
+//                             drip_ms=I: every answer comes chunked, C bytes (default 1000)
+//                               every I ms, and is never cut (for killing a client mid-way);
 //                             validator=last-modified (a Last-Modified date instead of the
 //                               ETag) or weak (ETag W/"E", never answered with a 206).
 //   /drip?n=N&interval_ms=I&chunk=C
