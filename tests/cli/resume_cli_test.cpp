@@ -125,6 +125,20 @@ TEST_P(ResumeCliTest, EveryRandomCutGivesTheExactBytes_ToStdout) {
   }
 }
 
+// With --compressed the library must not ask for a decoded offset of an encoded body: no Range.
+TEST_P(ResumeCliTest, Compressed_NeverResumes) {
+  const std::string key = "compressed-" + transport();
+  const auto r = run_child(
+      get_args(server_.url("/resumable?n=50000&cut=20000&key=" + key), transport(), 2));
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // resumed: the control
+  auto argv = get_args(server_.url("/resumable?n=50000&cut=20000&key=" + key + "c"), transport(), 2);
+  argv.push_back("--compressed");
+  const auto c = run_child(argv);
+  EXPECT_EQ(c.exit_code, 4) << c.err;  // stdout, cut, not resumable: committed
+  EXPECT_EQ(report_of(c)["reason"].string(), "committed");
+  EXPECT_TRUE(report_of(c)["attempts"][0]["resumed_from"].is_null());
+}
+
 TEST_P(ResumeCliTest, NoResume_EveryRetryStartsOver) {
   const std::string key = "noresume-" + transport();
   const auto file = dir_.path() / "out";
@@ -371,6 +385,7 @@ TEST(ResumeCliUsage, ContinueNeedsAFileAndAGet) {
            {kCli, "get", "http://127.0.0.1:1/", "-C", "-o", "x", "--no-resume"},
            {kCli, "get", "http://127.0.0.1:1/", "-C", "-o", "x", "-d", "body"},
            {kCli, "get", "http://127.0.0.1:1/", "-C", "-o", "x", "--fail-with-body"},
+           {kCli, "get", "http://127.0.0.1:1/", "-C", "-o", "x", "--compressed"},
        }) {
     const auto r = run_child(args);
     EXPECT_EQ(r.exit_code, 2) << r.err;

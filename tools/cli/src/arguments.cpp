@@ -261,6 +261,7 @@ void check_batch_combination(const GetCommand& cmd, const std::optional<std::str
     if (!cmd.output_path) throw UsageError("-C: needs -o FILE (FILE.part is kept beside it)");
     if (cmd.no_resume) throw UsageError("-C: not with --no-resume (continuing FILE.part is a Range request)");
     if (cmd.fail_with_body) throw UsageError("-C: not with --fail-with-body (an error page is no part of FILE)");
+    if (cmd.compressed) throw UsageError("-C: not with --compressed (a Range counts encoded bytes, FILE.part holds decoded ones)");
   }
   if (cmd.batch.input_file) {
     if (url) throw UsageError(fmt::format("URL: not allowed with -i (the URLs come from the input), got '{}'", *url));

@@ -27,7 +27,9 @@ ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   options.max_redirects = cmd.max_redirects;
   options.max_body_bytes = cmd.max_body_bytes;
   options.tls.ca_file = cmd.cacert;
-  options.resume = !cmd.no_resume;
+  // A Range counts bytes of the encoded body, the output holds decoded ones: with --compressed a
+  // retry starts over rather than ask for the wrong offset.
+  options.resume = !cmd.no_resume && !cmd.compressed;
   // Per-origin slots matter only when fetches run side by side (batch mode).
   if (cmd.batch.input_file) options.admission.max_per_origin = cmd.batch.max_per_host;
   options.admission.rate_per_second = cmd.rate_per_second;
