@@ -36,6 +36,14 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 const std::string kCli = FETCHPIPE_CLI_PATH;
 
+// Peak RSS allowed for a batch (about 17 MiB measured). Under AddressSanitizer the tool keeps up
+// to 256 MiB of freed memory in quarantine, so only a runaway shows there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kRssBoundKib = 1024 * 1024;
+#else
+constexpr long kRssBoundKib = 200 * 1024;
+#endif
+
 int scale_lines() {
   const char* text = std::getenv("FETCHPIPE_SCALE_LINES");
   const int n = text != nullptr ? std::atoi(text) : 0;
@@ -197,7 +205,7 @@ TEST_F(BatchScaleTest, KilledAtRandom_JournalWhole_ReRunFinishesTheRest_NothingF
                            "peak RSS run 1 {} KiB, run 2 {} KiB\n",
                            n, kill_after, succeeded_first.size(), first.max_rss_kb, second.max_rss_kb);
   RecordProperty("peak_rss_kib_run2", static_cast<int>(second.max_rss_kb));
-  EXPECT_LT(second.max_rss_kb, 200 * 1024) << "memory must not grow with the line count";
+  EXPECT_LT(second.max_rss_kb, kRssBoundKib) << "memory must not grow with the line count";
 }
 
 TEST_F(BatchScaleTest, TenThousandIdenticalNames_DistinctFilesNothingOutside) {
