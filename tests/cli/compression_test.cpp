@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <iostream>
 #include <string>
+#include <vector>
 
 #include <fetchpipe/tools/fault_server.hpp>
 
@@ -31,7 +33,10 @@ class CompressionTest : public ::testing::TestWithParam<std::string> {
 TEST_P(CompressionTest, EachCodingDecodesByteExact) {
   const auto plain = get({server_.url("/bytes?n=300000")});
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  for (const auto* coding : {"gzip", "deflate"}) {
+  // What each transport decodes: curl (Debian's libcurl 7.88) all four, cpp-httplib 0.11 no zstd.
+  std::vector<std::string> codings{"gzip", "deflate", "br"};
+  if (GetParam() == "curl") codings.push_back("zstd");
+  for (const auto& coding : codings) {
     const auto r = get({"--compressed", "--json", server_.url(fmt::format("/gzip?n=300000&coding={}", coding))});
     EXPECT_EQ(r.exit_code, 0) << coding << "\n" << r.err;
     EXPECT_TRUE(r.out == plain.out) << coding << ": " << r.out.size() << " bytes";
@@ -42,9 +47,33 @@ TEST_P(CompressionTest, EachCodingDecodesByteExact) {
 }
 
 TEST_P(CompressionTest, AnEmptyBodyDecodesToNothing) {
-  const auto r = get({"--compressed", server_.url("/gzip?n=0")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(r.out.empty());
+  for (const std::string coding : {"gzip", "br", "zstd"}) {
+    if (coding == "zstd" && GetParam() == "httplib") continue;
+    const auto r = get({"--compressed", server_.url("/gzip?n=0&coding=" + coding)});
+    EXPECT_EQ(r.exit_code, 0) << coding << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << coding;
+  }
+}
+
+// A coding the transport cannot decode is a clear failure, never the encoded bytes passed off as
+// the body: cpp-httplib 0.11 has no zstd decoder (and does not ask for zstd).
+// DISABLED: fails today. With decompress on, the httplib transport (transports/httplib/src/
+// worker.cpp, on_head) removes Content-Encoding whatever the coding, and cpp-httplib hands an
+// unknown coding's bytes on undecoded, so a server that sends zstd unasked gets its zstd frame
+// written as the body (exit 0). The fix belongs in the transport: refuse a coding other than
+// identity, gzip, deflate or br there (as a reset: the response is not what was asked for).
+TEST_P(CompressionTest, DISABLED_ZstdOnHttplibIsRefused) {
+  if (GetParam() != "httplib") GTEST_SKIP() << "libcurl decodes zstd";
+  const auto asked = get({"--compressed", server_.url("/echo")});
+  EXPECT_EQ(asked.out.find("zstd"), std::string::npos) << asked.out;
+  const auto r = get({"--compressed", "--json", "--max-attempts", "1", server_.url("/gzip?n=1000&coding=zstd")});
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out.size() << " bytes written";
+  const auto report = parse_json(r.last_err_line());
+  ASSERT_TRUE(report) << r.err;
+  EXPECT_EQ((*report)["outcome"].string(), "failure");
+  std::cout << "[ httplib  ] zstd body: " << (*report)["error"]["kind"].string() << ": "
+            << (*report)["error"]["message"].string() << "\n";
 }
 
 TEST_P(CompressionTest, AcceptEncodingOnlyWhenAsked) {
@@ -74,6 +103,15 @@ TEST_P(CompressionTest, BombFailsBodyTooLargeAtBoundedMemory) {
   EXPECT_EQ((*report)["error"]["kind"].string(), "body_too_large");
   EXPECT_LE(r.out_bytes, 1u << 20);
   EXPECT_LT(r.max_rss_kb, 64 * 1024) << "peak RSS " << r.max_rss_kb << " KiB";
+  // A zstd bomb (RLE blocks: 512 MiB of zeros in about 16 KiB) on curl, which decodes zstd.
+  if (GetParam() == "curl") {
+    const auto zstd = get({"--compressed", "--max-body-size", "1M", "--json",
+                           server_.url("/gzip?n=536870912&fill=zeros&coding=zstd")},
+                          options);
+    EXPECT_EQ(zstd.exit_code, 6) << zstd.err;
+    EXPECT_LE(zstd.out_bytes, 1u << 20);
+    EXPECT_LT(zstd.max_rss_kb, 64 * 1024) << "peak RSS " << zstd.max_rss_kb << " KiB";
+  }
   // Exactly the limit is fine.
   const auto exact = get({"--compressed", "--max-body-size", "1M", server_.url("/gzip?n=1048576&fill=zeros")}, options);
   EXPECT_EQ(exact.exit_code, 0) << exact.err;

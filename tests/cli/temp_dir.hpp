@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -16,8 +17,11 @@ namespace fetchpipe::test {
 // A fresh, empty directory per test, removed afterwards.
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "fetchpipe-cli-XXXXXX").string();
+  TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+  // Under `parent` instead: a test with ten thousand files uses a memory file system where one
+  // exists (/dev/shm), since unlinking them on a busy disk takes longer than the test itself.
+  explicit TempDir(const std::filesystem::path& parent) {
+    std::string pattern = (parent / "fetchpipe-cli-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
@@ -33,6 +37,14 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// /dev/shm when it is a writable directory, else the usual temporary directory.
+inline std::filesystem::path memory_temp_parent() {
+  std::error_code ec;
+  const std::filesystem::path shm = "/dev/shm";
+  if (std::filesystem::is_directory(shm, ec) && ::access(shm.c_str(), W_OK) == 0) return shm;
+  return std::filesystem::temp_directory_path();
+}
 
 inline bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -243,6 +243,12 @@ bool apply_batch_flag(GetCommand& cmd, ArgReader& reader, const ArgReader::Item&
   } else if (is(item, "", "--fail-with-body")) {
     ArgReader::no_value(item);
     cmd.fail_with_body = true;
+  } else if (is(item, "-C", "--continue")) {
+    ArgReader::no_value(item);
+    cmd.continue_part = true;
+  } else if (is(item, "", "--no-resume")) {
+    ArgReader::no_value(item);
+    cmd.no_resume = true;
   } else {
     return false;
   }
@@ -259,6 +265,13 @@ void check_batch_combination(const GetCommand& cmd, const std::optional<std::str
   if (cmd.http_version && *cmd.http_version != HttpVersion::http1_1 && cmd.transport == "httplib") {
     throw UsageError(fmt::format("--http{}: the httplib transport speaks HTTP/1.1 only (use --transport curl)",
                                  to_string(*cmd.http_version)));
+  }
+  if (cmd.continue_part) {
+    if (cmd.batch.input_file) throw UsageError("-C: not with -i (batch mode)");
+    if (!cmd.output_path) throw UsageError("-C: needs -o FILE (FILE.part is kept beside it)");
+    if (cmd.no_resume) throw UsageError("-C: not with --no-resume (continuing FILE.part is a Range request)");
+    if (cmd.fail_with_body) throw UsageError("-C: not with --fail-with-body (an error page is no part of FILE)");
+    if (cmd.compressed) throw UsageError("-C: not with --compressed (a Range counts encoded bytes, FILE.part holds decoded ones)");
   }
   if (cmd.batch.input_file) {
     if (url) throw UsageError(fmt::format("URL: not allowed with -i (the URLs come from the input), got '{}'", *url));
@@ -395,6 +408,9 @@ void finish_get(GetCommand& cmd, const std::optional<std::string>& url, std::opt
   if (data) {
     cmd.request.body = std::move(*data);
     if (!method_given) cmd.request.method = "POST";
+  }
+  if (cmd.continue_part && cmd.request.method != "GET") {
+    throw UsageError(fmt::format("-C: continues GET downloads only, got method '{}'", cmd.request.method));
   }
   try {
     (void)ExponentialBackoff(cmd.backoff);

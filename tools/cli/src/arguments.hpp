@@ -57,6 +57,8 @@ struct GetCommand {
   bool compressed = false;  // --compressed
   // --http1.1, --http2, --http2-prior-knowledge (curl transport); nullopt = the default, 1.1.
   std::optional<HttpVersion> http_version{};
+  bool continue_part = false;  // -C: keep FILE.part across runs and continue it
+  bool no_resume = false;      // --no-resume: a retry after a partial body starts over
 };
 
 // The parsed command, or the first problem found. Parsing goes on past a problem only to learn

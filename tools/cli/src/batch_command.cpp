@@ -18,6 +18,7 @@
 #include <thread>
 
 #include <fetchpipe/client.hpp>
+#include <fetchpipe/executor.hpp>
 
 #include "batch_journal.hpp"
 #include "batch_line.hpp"
@@ -42,6 +43,8 @@ constexpr int kExitSomeFailed = 7;
 // After a cancel, how long fetches get to report on_cancel before the tool exits anyway (as `get`).
 constexpr auto kCancelGrace = 700ms;
 constexpr auto kProgressEvery = 250ms;
+// Threads that fsync finished bodies at once (at most -j).
+constexpr int kFlushThreads = 8;
 
 // One write per line, so a reader of the pipe never sees half a line. A closed stdout is not
 // fatal: the journal still records the line.
@@ -72,6 +75,7 @@ struct Job {
   std::uint64_t bytes = 0;
   std::optional<std::string> sink_error;
   std::size_t attempts_seen = 0;
+  bool error_body_written = false;  // --fail-with-body: a failed status's body, to be kept
 };
 
 struct Finished {
@@ -90,6 +94,8 @@ class BatchRun {
     stdout_tty_ = ::isatty(STDOUT_FILENO) == 1;
     if (tty_) total_ = count_batch_lines(input_fd);
 
+    // Declared before the client, so it outlives every callback that posts to it.
+    flusher_.emplace(static_cast<std::size_t>(std::min(cmd_.batch.jobs, kFlushThreads)));
     // Body bytes go to disk on the transport's thread (an inline executor), as for `get`.
     Client client(client_options(cmd_, static_cast<std::size_t>(cmd_.batch.jobs)));
 
@@ -268,7 +274,18 @@ class BatchRun {
   Callbacks callbacks(Job* j) {
     Callbacks cb;
     cb.on_success = [this, j](Response r) { done(j, report_from_response(std::move(r))); };
-    cb.on_failure = [this, j](Error e) { done(j, report_from_error(std::move(e), FetchReport::Outcome::failure)); };
+    cb.on_failure = [this, j](Error e) {
+      // --fail-with-body: a retried status has no accepted body; its last answer is in `e`.
+      if (const auto body = cmd_.fail_with_body ? final_error_body(e) : std::nullopt) {
+        std::lock_guard lock(j->mutex);
+        // Bytes of an earlier, cut 2xx may be in the file: the error body replaces them.
+        if (!j->sink_error && (j->bytes == 0 || j->body->rewind()) && j->body->write(*body)) {
+          j->bytes = body->size();
+          j->error_body_written = true;
+        }
+      }
+      done(j, report_from_error(std::move(e), FetchReport::Outcome::failure));
+    };
     cb.on_cancel = [this, j](Error e) { done(j, report_from_error(std::move(e), FetchReport::Outcome::cancelled)); };
     cb.on_chunk = [j](std::string_view chunk) {
       std::unique_lock lock(j->mutex);
@@ -297,7 +314,26 @@ class BatchRun {
     return cb;
   }
 
+  // On the transport's thread. A body that will be kept is flushed to disk first, on the
+  // flusher's threads: fsync takes milliseconds, and one at a time on the main thread it capped a
+  // batch at a few hundred files per second whatever -j said.
   void done(Job* j, FetchReport report) {
+    bool keep = report.outcome == FetchReport::Outcome::success;
+    {
+      std::lock_guard lock(j->mutex);
+      keep = (keep || j->error_body_written) && !j->sink_error;
+    }
+    if (keep && flusher_) {
+      flusher_->post([this, j, report = std::move(report)]() mutable {
+        (void)j->body->sync();  // commit() reports a failure
+        finished(j, std::move(report));
+      });
+      return;
+    }
+    finished(j, std::move(report));
+  }
+
+  void finished(Job* j, FetchReport report) {
     std::lock_guard lock(mutex_);
     finished_.push_back(Finished{j, std::move(report)});
     cv_.notify_all();
@@ -310,9 +346,11 @@ class BatchRun {
     BatchLineReport r;
     r.line = j.line;
     r.url = j.url;
+    bool keep_error_body = false;
     {
       std::lock_guard lock(j.mutex);
       r.bytes = j.bytes;
+      keep_error_body = j.error_body_written && !j.sink_error;
       if (j.sink_error) {
         fr.outcome = FetchReport::Outcome::failure;
         fr.error_kind = std::string(to_string(ErrorKind::internal_error));
@@ -320,7 +358,7 @@ class BatchRun {
         fr.reason = GiveUpReason::not_retryable;
       }
     }
-    if (fr.outcome == FetchReport::Outcome::success) {
+    if (fr.outcome == FetchReport::Outcome::success || keep_error_body) {
       const auto placed = out_dir_->commit(*j.body);
       if (placed.index() == 0) {
         r.output = out_dir_->shown(std::get<0>(placed));
@@ -332,7 +370,7 @@ class BatchRun {
       }
     }
     j.body->discard();  // no-op after a commit
-    if (fr.outcome != FetchReport::Outcome::success) r.bytes = 0;  // nothing of it was kept
+    if (fr.outcome != FetchReport::Outcome::success && !r.output) r.bytes = 0;  // nothing of it was kept
     fail_non_2xx(fr, j.method, j.url);  // --fail-with-body: the file stays, the line fails
     r.outcome = fr.outcome;
     r.status = fr.status;
@@ -490,6 +528,10 @@ class BatchRun {
   int signal_ = 0;
   bool second_signal_ = false;
   Clock::time_point cancel_at_{};
+
+  // fsyncs kept bodies before the main thread names them (see done()). Last: destroyed (its
+  // queue run, its threads joined) while what its tasks touch still exists.
+  std::optional<ThreadPoolExecutor> flusher_;
 };
 
 }  // namespace

@@ -59,6 +59,16 @@ bool BatchBody::write(std::string_view bytes) { return write_all(fd_, bytes); }
 
 bool BatchBody::rewind() { return ::ftruncate(fd_, 0) == 0 && ::lseek(fd_, 0, SEEK_SET) == 0; }
 
+bool BatchBody::sync() {
+  if (!synced_) {
+    synced_ = true;
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) sync_errno_ = errno;
+    fd_ = -1;
+  }
+  errno = sync_errno_;
+  return sync_errno_ == 0;
+}
+
 void BatchBody::discard() noexcept {
   if (done_) return;
   done_ = true;
@@ -120,11 +130,7 @@ BatchPlaced BatchOutputDir::commit(BatchBody& body) {
   if (body.done_) return fail("the body was already discarded");
   // fsync before the name appears: the journal will say this line succeeded, and a re-run skips
   // it, so the file must not be empty after a crash.
-  if (::fsync(body.fd_) != 0 || ::close(body.fd_) != 0) {
-    body.fd_ = -1;
-    return fail(fmt::format("cannot write '{}': {}", shown(body.relative_), std::strerror(errno)));
-  }
-  body.fd_ = -1;
+  if (!body.sync()) return fail(fmt::format("cannot write '{}': {}", shown(body.relative_), std::strerror(errno)));
   const auto slash = body.relative_.rfind('/');
   const std::string prefix = slash == std::string::npos ? "" : body.relative_.substr(0, slash + 1);
   const std::string base = body.relative_.substr(prefix.size());

@@ -12,7 +12,8 @@
 //   auto body = dir.begin("sub/page.html");               // or an error message
 //   body->write(chunk); ...; auto placed = dir.commit(*body);   // "sub/page.html.1"
 //
-// Not thread-safe: one thread begins and commits; BatchBody::write may run on another thread.
+// Not thread-safe: one thread begins and commits; BatchBody::write and sync may run on another
+// thread (one at a time, before commit).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,9 @@ class BatchBody {
 
   [[nodiscard]] bool write(std::string_view bytes);  // false (errno kept) on a failed write
   [[nodiscard]] bool rewind();                       // back to empty, for a retry
+  // Flushes the file to disk and closes it; false (errno kept) on failure. The first call does
+  // the work (on any thread, once the body is complete); later calls return its result.
+  [[nodiscard]] bool sync();
   void discard() noexcept;
   [[nodiscard]] const std::string& relative() const noexcept { return relative_; }
 
@@ -45,6 +49,8 @@ class BatchBody {
   std::string temp_name_;              // in dir_fd_
   int fd_ = -1;
   bool done_ = false;
+  bool synced_ = false;
+  int sync_errno_ = 0;  // why sync() failed, 0 if it did not
 };
 
 // The body's place, or a message.

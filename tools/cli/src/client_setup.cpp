@@ -17,6 +17,8 @@ ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   if (cmd.fail_with_body) {
     options.retry_policy = std::make_shared<FailWithBodyPolicy>(options.retry_policy, cmd.retry.retry_on_statuses,
                                                                 cmd.retry.max_attempts);
+    // The last answer of a retried status is written from Error::response.
+    options.error_body_limit = fail_with_body_limit(cmd.max_body_bytes);
   }
   options.backoff_policy = std::make_shared<ExponentialBackoff>(cmd.backoff);
   // Inline: on_chunk then runs on the transport's thread, so a slow stdout or disk slows the
@@ -27,6 +29,9 @@ ClientOptions client_options(const GetCommand& cmd, std::size_t parallelism) {
   options.max_redirects = cmd.max_redirects;
   options.max_body_bytes = cmd.max_body_bytes;
   options.tls.ca_file = cmd.cacert;
+  // A Range counts bytes of the encoded body, the output holds decoded ones: with --compressed a
+  // retry starts over rather than ask for the wrong offset.
+  options.resume = !cmd.no_resume && !cmd.compressed;
   // Per-origin slots matter only when fetches run side by side (batch mode).
   if (cmd.batch.input_file) options.admission.max_per_origin = cmd.batch.max_per_host;
   options.admission.rate_per_second = cmd.rate_per_second;

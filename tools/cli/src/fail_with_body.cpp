@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace fetchpipe::cli {
 
 FailWithBodyPolicy::FailWithBodyPolicy(std::shared_ptr<const RetryPolicy> inner_prototype,
@@ -22,6 +24,17 @@ bool FailWithBodyPolicy::is_success(int status) const {
   if (status >= 300 && status < 400) return false;  // a redirect the pipeline follows
   // A status the policy retries is not final (unless no retry is allowed at all).
   return retried_statuses_.count(status) == 0 || max_attempts_ <= 1;
+}
+
+std::uint64_t fail_with_body_limit(const std::optional<std::uint64_t>& max_body_bytes) {
+  constexpr std::uint64_t kCap = 64ULL << 20;
+  constexpr std::uint64_t kDefault = 16ULL << 20;
+  return max_body_bytes ? std::min(*max_body_bytes, kCap) : kDefault;
+}
+
+std::optional<std::string_view> final_error_body(const Error& error) {
+  if (error.kind != ErrorKind::http_status || !error.response) return std::nullopt;
+  return std::string_view(error.response->body);
 }
 
 void fail_non_2xx(FetchReport& report, std::string_view method, std::string_view url) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
 
 #include <fetchpipe/client.hpp>
@@ -17,11 +18,13 @@
 #include "batch_command.hpp"
 #include "client_setup.hpp"
 #include "commands.hpp"
+#include "continue_transport.hpp"
 #include "exit_codes.hpp"
 #include "fail_with_body.hpp"
 #include "fd_io.hpp"
 #include "help_text.hpp"
 #include "output_file.hpp"
+#include "part_file.hpp"
 #include "report.hpp"
 #include "signals.hpp"
 #include "text.hpp"
@@ -58,14 +61,29 @@ struct FetchState {
   std::optional<std::string> sink_error;  // set when stdout or the file refused a write
   std::vector<AttemptRecord> seen_attempts;  // as reported by on_attempt
   std::uint64_t bytes = 0;                   // body bytes now in the sink
+  // -C, per attempt: the byte of the resource it asked for, and whether its 200 was a 206.
+  struct Continued {
+    std::optional<std::uint64_t> asked;
+    bool was_206 = false;
+  };
+  std::map<int, Continued> asked_by_attempt;
+  bool error_body_written = false;  // --fail-with-body wrote a failed status's body
 };
 
 class GetRun {
  public:
-  GetRun(GetCommand cmd, std::optional<OutputFile> file) : cmd_(std::move(cmd)), file_(std::move(file)) {}
+  GetRun(GetCommand cmd, std::unique_ptr<BodyFile> file, PartFile* part)
+      : cmd_(std::move(cmd)), file_(std::move(file)), part_(part) {}
 
   int run() {
-    Client client(client_options(cmd_, 1));
+    ClientOptions options = client_options(cmd_, 1);
+    if (part_) {
+      // -C: the transport continues FILE.part, and tells the file which entity it holds.
+      continue_ = std::make_shared<ContinueTransport>(options.transport, part_->offset(), part_->validator());
+      options.transport = continue_;
+      part_->follow(continue_);
+    }
+    Client client(std::move(options));
 
     // Declared after the client's state it touches, so it stops first.
     SignalWatcher watcher([this](int signo) { on_signal(signo); });
@@ -87,9 +105,31 @@ class GetRun {
   Callbacks callbacks() {
     Callbacks cb;
     cb.on_success = [this](Response r) { complete(report_from_response(std::move(r))); };
-    cb.on_failure = [this](Error e) { complete(report_from_error(std::move(e), FetchReport::Outcome::failure)); };
+    cb.on_failure = [this](Error e) {
+      // --fail-with-body: a retried status has no accepted body; its last answer is in `e`.
+      if (const auto body = cmd_.fail_with_body ? final_error_body(e) : std::nullopt) {
+        // Bytes of an earlier, cut 2xx may be in the sink: a file starts over; stdout cannot.
+        bool clean = false;
+        {
+          std::lock_guard lock(state_.mutex);
+          clean = state_.bytes == 0;
+        }
+        if (!clean && file_) {
+          rewind();
+          clean = true;
+        }
+        if (clean) {
+          write_chunk(*body);
+          std::lock_guard lock(state_.mutex);
+          state_.error_body_written = true;
+        }
+      }
+      complete(report_from_error(std::move(e), FetchReport::Outcome::failure));
+    };
     cb.on_cancel = [this](Error e) { complete(report_from_error(std::move(e), FetchReport::Outcome::cancelled)); };
-    cb.on_attempt = [this](const AttemptRecord& record) {
+    cb.on_attempt = [this](const AttemptRecord& reported) {
+      AttemptRecord record = reported;
+      note_continuation(record);
       if (cmd_.verbose) fmt::print(stderr, "* {}\n", describe_attempt(record));
       std::lock_guard lock(state_.mutex);
       state_.seen_attempts.push_back(record);
@@ -99,6 +139,18 @@ class GetRun {
     // reached stdout (reason `committed`): bytes a pipe has taken cannot be taken back.
     if (file_) cb.on_rewind = [this] { rewind(); };
     return cb;
+  }
+
+  // With -C the library counts from the first byte this run fetched; the user wants the byte of
+  // the resource each attempt asked for. The transport knows it: attempts run one after another,
+  // and each is reported before the next one starts.
+  void note_continuation(AttemptRecord& record) {
+    if (!continue_) return;
+    std::lock_guard lock(state_.mutex);
+    auto [it, fresh] = state_.asked_by_attempt.try_emplace(record.number);
+    if (fresh) it->second = FetchState::Continued{continue_->take_asked(), continue_->take_translated()};
+    record.resumed_from = it->second.asked;
+    if (it->second.was_206 && record.status == 200) record.status = 206;
   }
 
   void write_chunk(std::string_view chunk) {
@@ -209,15 +261,19 @@ class GetRun {
     const bool non_2xx_body = report.outcome == FetchReport::Outcome::success && report.status &&
                               (*report.status < 200 || *report.status >= 300);
     std::optional<std::string> sink_error;
+    bool error_body_written = false;
     int signo = 0;
     std::size_t attempts_printed = 0;
     {
       std::lock_guard lock(state_.mutex);
       report.bytes = state_.bytes;
       sink_error = state_.sink_error;
+      error_body_written = state_.error_body_written;
       signo = state_.signal;
       attempts_printed = state_.seen_attempts.size();
     }
+    for (auto& a : report.attempts) note_continuation(a);
+    if (continue_ && !report.attempts.empty() && report.status == 200) report.status = report.attempts.back().status;
     // A cancelled attempt is never reported through on_attempt; show it with the others.
     if (cmd_.verbose) {
       for (std::size_t i = attempts_printed; i < report.attempts.size(); ++i) {
@@ -230,7 +286,8 @@ class GetRun {
       report.error_kind = std::string(to_string(ErrorKind::internal_error));
       report.error_message = *sink_error;
       report.reason = GiveUpReason::not_retryable;
-    } else if (report.outcome == FetchReport::Outcome::success && file_ && !file_->commit()) {
+    } else if ((report.outcome == FetchReport::Outcome::success || error_body_written) && file_ &&
+               !file_->commit()) {
       report.outcome = FetchReport::Outcome::failure;
       report.error_kind = std::string(to_string(ErrorKind::internal_error));
       report.error_message = fmt::format("cannot move the body into '{}': {}", file_->path(), std::strerror(errno));
@@ -268,7 +325,9 @@ class GetRun {
   }
 
   GetCommand cmd_;
-  std::optional<OutputFile> file_;
+  std::unique_ptr<BodyFile> file_;
+  PartFile* part_;  // file_ itself, when it is a -C FILE.part
+  std::shared_ptr<ContinueTransport> continue_;
   FetchState state_;
   std::chrono::steady_clock::time_point start_{};
 };
@@ -292,10 +351,17 @@ int run_get(Args args) {
       return usage_failure(e.what(), batch_json, batch_transport);
     }
   }
-  std::optional<OutputFile> file;
+  std::unique_ptr<BodyFile> file;
+  PartFile* part = nullptr;
   if (cmd.output_path) {
     try {
-      file.emplace(OutputFile::create(*cmd.output_path));
+      if (cmd.continue_part) {
+        auto opened = PartFile::open(*cmd.output_path, cmd.request.url);
+        part = opened.get();
+        file = std::move(opened);
+      } else {
+        file = std::make_unique<OutputFile>(OutputFile::create(*cmd.output_path));
+      }
     } catch (const UsageError& e) {
       return usage_failure(e.what(), cmd.json, cmd.transport);
     }
@@ -303,7 +369,7 @@ int run_get(Args args) {
   const bool json = cmd.json;
   const std::string transport = cmd.transport;
   try {
-    GetRun run(std::move(cmd), std::move(file));
+    GetRun run(std::move(cmd), std::move(file), part);
     return run.run();
   } catch (const std::invalid_argument& e) {
     // The library refused the configuration: the CLI's checks missed a rule.

@@ -51,6 +51,10 @@ Output:
                                reason, attempts, elapsed_ms, bytes, transport)
   -v, --verbose                one line per attempt on stderr: status or error, duration, backoff
   --fail-with-body             also write the body of a final non-2xx response (exit code stays 3)
+  -C, --continue               with -o FILE: keep an interrupted download as FILE.part (and
+                               FILE.part.json) and continue it on the next -C run
+  --no-resume                  never send a Range request: a retry after a partial body starts
+                               over (default: a cut GET with ETag/Last-Modified is continued)
 Batch mode (-i; then no URL and no -o):
   -i, --input-file FILE|-      fetch every URL listed in FILE (- = stdin): one URL or JSON object
                                {"url","output","method","headers","data"} per line; # comments

@@ -17,9 +17,11 @@
 #include <string>
 #include <string_view>
 
+#include "body_file.hpp"
+
 namespace fetchpipe::cli {
 
-class OutputFile {
+class OutputFile final : public BodyFile {
  public:
   // Creates the temporary file next to `path`. Throws UsageError when that is impossible (no such
   // directory, no permission, `path` is a directory): nothing has been sent yet.
@@ -28,21 +30,21 @@ class OutputFile {
   OutputFile(OutputFile&& other) noexcept;
   OutputFile& operator=(OutputFile&&) = delete;
   OutputFile(const OutputFile&) = delete;
-  ~OutputFile();  // discards unless committed
+  ~OutputFile() override;  // discards unless committed
 
   // Appends; false (errno kept) when the write failed, e.g. the disk is full.
-  [[nodiscard]] bool write(std::string_view bytes);
+  [[nodiscard]] bool write(std::string_view bytes) override;
   // Truncates back to empty for a retry.
-  [[nodiscard]] bool rewind();
+  [[nodiscard]] bool rewind() override;
   // Flushes to disk and renames over the target. False (the temporary file removed) on failure.
-  [[nodiscard]] bool commit();
+  [[nodiscard]] bool commit() override;
   // Closes and removes the temporary file. Idempotent.
-  void discard() noexcept;
+  void discard() noexcept override;
   // Only unlinks the temporary file: for an exit that cannot wait for a writer blocked on
   // another thread (the descriptor is left to the kernel).
-  void unlink_now() const noexcept;
+  void unlink_now() const noexcept override;
 
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] const std::string& path() const noexcept override { return path_; }
   [[nodiscard]] const std::string& temp_path() const noexcept { return temp_path_; }
 
  private:

@@ -74,6 +74,7 @@ std::string to_json(const FetchReport& report) {
     if (a.backoff) w.value(static_cast<std::int64_t>(to_ms(*a.backoff)));
     else w.null();
     w.key("hedge").value(a.hedge);
+    w.key("resumed_from").value(a.resumed_from);
     w.end_object();
   }
   w.end_array();
@@ -104,6 +105,8 @@ std::string describe_attempt(const AttemptRecord& record) {
   }
   std::string line = fmt::format("attempt {}{}: {} in {}", record.number, record.hedge ? " (hedge)" : "", what,
                                  human_duration(record.elapsed));
+  std::string line = fmt::format("attempt {}: {} in {}", record.number, what, human_duration(record.elapsed));
+  if (record.resumed_from) line += fmt::format(" (asked from byte {})", *record.resumed_from);
   if (record.backoff) line += fmt::format("; retrying in {}", human_duration(*record.backoff));
   return line;
 }

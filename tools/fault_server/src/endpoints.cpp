@@ -96,19 +96,28 @@ Plan bytes(const RequestInfo& request) {
   return plan;
 }
 
-// /gzip?n=N&coding=gzip|deflate&fill=pattern|zeros: N bytes compressed, Content-Encoding set,
-// Content-Length the compressed size. fill=zeros with a large N is a decompression bomb.
+// /gzip?n=N&coding=gzip|deflate|br|zstd&fill=pattern|zeros: N bytes compressed, Content-Encoding
+// set, Content-Length the compressed size. fill=zeros with a large N is a decompression bomb
+// (not with br: see compressed_body.hpp).
 Plan compressed(const RequestInfo& request) {
-  const std::string* coding = request.param("coding");
-  const bool deflate = coding != nullptr && *coding == "deflate";
+  const std::string* param = request.param("coding");
+  const std::string name = param != nullptr ? *param : "gzip";
+  detail::Coding coding = detail::Coding::gzip;
+  if (name == "deflate") coding = detail::Coding::deflate;
+  else if (name == "br") coding = detail::Coding::br;
+  else if (name == "zstd") coding = detail::Coding::zstd;
+  else if (name != "gzip") return text(400, "coding must be gzip, deflate, br or zstd\n");
   const auto n = static_cast<std::uint64_t>(int_param(request, "n", 1024, 0, std::int64_t{1} << 30));
   const std::string* fill = request.param("fill");
-  auto body = detail::compressed_body(deflate ? detail::Coding::deflate : detail::Coding::gzip, n,
-                                      fill != nullptr && *fill == "zeros");
+  const bool zeros = fill != nullptr && *fill == "zeros";
+  // br, and zstd of the pattern, are stored as they are: the body is N bytes in memory.
+  const bool stored = coding == detail::Coding::br || (coding == detail::Coding::zstd && !zeros);
+  if (stored && n > (std::uint64_t{64} << 20)) return text(400, "n must be at most 64 MiB for this coding\n");
+  auto body = detail::compressed_body(coding, n, zeros);
   if (!body) return text(500, "compression failed\n");
   Plan plan = text(200, std::move(*body));
   plan.content_type = "application/octet-stream";
-  plan.headers.push_back({"Content-Encoding", deflate ? "deflate" : "gzip"});
+  plan.headers.push_back({"Content-Encoding", name});
   return plan;
 }
 
@@ -158,36 +167,104 @@ const std::string* header(const RequestInfo& request, std::string_view name) {
   return nullptr;
 }
 
-// N pattern bytes that may be fetched in parts: the first answer (no Range) is cut after C bytes;
-// `Range: bytes=X-` with a matching `If-Range` gets a 206 of the rest; a stale If-Range, the whole.
-Plan resumable(const RequestInfo& request) {
+// The comma-separated offsets of `cuts`, in order; malformed items are skipped.
+std::vector<std::uint64_t> cut_list(const RequestInfo& request) {
+  std::vector<std::uint64_t> cuts;
+  const std::string* text = request.param("cuts");
+  if (text == nullptr) return cuts;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (ec == std::errc{} && end == item.data() + item.size()) cuts.push_back(value);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  return cuts;
+}
+
+// N pattern bytes that may be fetched in parts (see fault_server.hpp for every parameter): the
+// first answer (no Range) is cut after C bytes; `Range: bytes=X-` with a matching `If-Range`
+// gets a 206 of the rest; a stale If-Range, the whole. `seen` is this key's request count.
+Plan resumable(const RequestInfo& request, int seen) {
   const auto n = static_cast<std::uint64_t>(int_param(request, "n", 1000, 1, std::numeric_limits<std::int64_t>::max()));
   const auto cut = static_cast<std::uint64_t>(int_param(request, "cut", static_cast<std::int64_t>(n / 2), 0,
                                                         static_cast<std::int64_t>(n)));
   const std::string* etag_param = request.param("etag");
-  const std::string etag = "\"" + (etag_param != nullptr && !has_crlf(*etag_param) ? *etag_param : std::string("v1")) + "\"";
+  const std::string tag = etag_param != nullptr && !has_crlf(*etag_param) ? *etag_param : std::string("v1");
+  // change_after=K: from the key's (K+1)-th request on, another entity: new validator, other bytes.
+  // fail_after=K (with key): from the key's (K+1)-th request on, 503 "status 503\n".
+  const auto fail_after = int_param(request, "fail_after", 0, 0, std::numeric_limits<int>::max());
+  if (fail_after > 0 && seen > fail_after) return text(503, "status 503\n");
+  const auto change_after = int_param(request, "change_after", 0, 0, std::numeric_limits<int>::max());
+  const bool changed = change_after > 0 && seen > change_after;
+  const std::string* kind = request.param("validator");
+  std::string validator;
   Plan plan;
   plan.content_type = "application/octet-stream";
   plan.pattern = true;
   plan.pattern_bytes = n;
   plan.headers.push_back({"Accept-Ranges", "bytes"});
-  plan.headers.push_back({"ETag", etag});
+  if (kind != nullptr && *kind == "last-modified") {
+    validator = changed ? "Thu, 02 Jan 2025 00:00:00 GMT" : "Wed, 01 Jan 2025 00:00:00 GMT";
+    plan.headers.push_back({"Last-Modified", validator});
+  } else {
+    validator = (kind != nullptr && *kind == "weak" ? "W/\"" : "\"") + tag + (changed ? ".2\"" : "\"");
+    plan.headers.push_back({"ETag", validator});
+  }
+  // The changed entity is the pattern shifted by 7 bytes: every byte differs from the original.
+  const std::uint64_t shift = changed ? 7 : 0;
+  plan.pattern_offset = shift;
+  const std::vector<std::uint64_t> cuts = cut_list(request);
+  // With `cuts`, any answer starting at byte F is cut at the first listed offset past F.
+  const auto cut_from = [&](std::uint64_t from) -> std::optional<std::uint64_t> {
+    for (const auto c : cuts) {
+      if (c > from && c < n) return c - from;
+    }
+    return std::nullopt;
+  };
+  // drip_ms=I&chunk=C: every answer trickles in, chunked, C bytes (default 1000) every I ms, and
+  // is never cut: for killing a client mid-download.
+  const auto drip_ms = int_param(request, "drip_ms", 0, 0, kMaxDelayMs);
+  const auto drip = [&](Plan p) {
+    if (drip_ms > 0) {
+      p.truncate_after.reset();
+      p.chunked = true;
+      p.drip_interval = std::chrono::milliseconds(drip_ms);
+      p.drip_chunk = static_cast<std::size_t>(int_param(request, "chunk", 1000, 1, 1 << 20));
+    }
+    return p;
+  };
   const std::string* range = header(request, "Range");
   const std::string* if_range = header(request, "If-Range");
   if (range == nullptr) {
-    plan.truncate_after = cut;
-    return plan;
+    plan.truncate_after = request.param("cuts") != nullptr ? cut_from(0) : std::optional{cut};
+    return drip(plan);
   }
   std::uint64_t from = 0;
   const bool parsed = range->rfind("bytes=", 0) == 0 && range->back() == '-' &&
                       std::from_chars(range->data() + 6, range->data() + range->size() - 1, from).ec == std::errc{};
   if (!parsed || from >= n) return text(416, "unsatisfiable range\n");
-  if (if_range == nullptr || *if_range != etag) return plan;  // changed (or unconditional): all of it
+  // Changed (or unconditional, or a weak validator, which If-Range must not use): all of it.
+  if (if_range == nullptr || *if_range != validator || validator.rfind("W/", 0) == 0) {
+    plan.truncate_after = cut_from(0);
+    return drip(plan);
+  }
+  // lie=D: the 206 claims (and sends) the part from byte X+D instead of X; with lie_until=K
+  // (and a key) only up to the key's K-th request.
+  const bool lying = seen <= int_param(request, "lie_until", std::numeric_limits<int>::max(), 0,
+                                       std::numeric_limits<int>::max());
+  const auto lie = lying ? int_param(request, "lie", 0, -static_cast<std::int64_t>(from),
+                                     static_cast<std::int64_t>(n - 1 - from))
+                         : 0;
+  const std::uint64_t start = from + static_cast<std::uint64_t>(lie);
   plan.status = 206;
-  plan.headers.push_back({"Content-Range", fmt::format("bytes {}-{}/{}", from, n - 1, n)});
-  plan.pattern_offset = from;
-  plan.pattern_bytes = n - from;
-  return plan;
+  plan.headers.push_back({"Content-Range", fmt::format("bytes {}-{}/{}", start, n - 1, n)});
+  plan.pattern_offset = start + shift;
+  plan.pattern_bytes = n - start;
+  if (const auto c = cut_from(start)) plan.truncate_after = c;
+  return drip(plan);
 }
 
 Plan fault_plan(Fault fault) {
@@ -406,7 +483,7 @@ Plan plan_for(const RequestInfo& request, Counters& counters) {
   if (path == "/hang") return fault_plan(Fault::hang);
   if (path == "/reset") return fault_plan(Fault::reset);
   if (path == "/truncate") return truncate(request);
-  if (path == "/resumable") return resumable(request);
+  if (path == "/resumable") return resumable(request, seen);
   if (path == "/drip") return drip(request);
   if (path == "/redirect") return redirect_chain(request);
   if (path == "/redirect-loop") {
@@ -427,7 +504,7 @@ std::string endpoint_summary() {
   return "  /fixed                                   200 \"hello from fetchpipe\\n\" (benchmark "
          "path)\n"
          "  /bytes?n=N&chunked=0|1                   N pattern bytes, Content-Length or chunked\n"
-         "  /gzip?n=N&coding=gzip|deflate&fill=zeros N bytes (pattern or zeros) compressed\n"
+         "  /gzip?n=N&coding=gzip|deflate|br|zstd&fill=zeros  N bytes (pattern or zeros) compressed\n"
          "  /status?code=C&retry_after=V&bytes=N     status C, Retry-After V verbatim; N pattern bytes\n"
          "  /flaky?key=K&fail=N&status=S&retry_after=V&fault=reset|truncate|hang\n"
          "                                           first N requests for K fail, then 200\n"
@@ -437,6 +514,8 @@ std::string endpoint_summary() {
          "  /reset                                   aborts the connection with RST\n"
          "  /truncate?n=N&sent=S                     Content-Length N, only S bytes, then close\n"
          "  /resumable?n=N&cut=C&etag=E              N bytes, cut after C; Range + If-Range: E gets a 206\n"
+         "    &cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&fail_after=K&drip_ms=I&chunk=C\n"
+         "    &validator=etag|last-modified|weak\n"
          "  /drip?n=N&interval_ms=I&chunk=C          C bytes every I ms until N, chunked\n"
          "  /redirect?n=N&code=R&to=PATH             N redirects, then PATH (default /fixed)\n"
          "  /redirect-loop?code=R                    redirects to itself forever\n"

@@ -33,6 +33,13 @@
 //   /bytes?n=N&chunked=0|1    200, N bytes (default 1024), byte i = 'a' + i % 26, with
 //                             Content-Length, or chunked when chunked=1. Generated as it is sent,
 //                             so 50 MB costs no memory.
+//   /gzip?n=N&coding=gzip|deflate|br|zstd&fill=pattern|zeros
+//                             N bytes (default 1024, at most 1 GiB) of the pattern or zeros, with
+//                             Content-Encoding: coding and the encoded Content-Length. gzip and
+//                             deflate by zlib; br as uncompressed meta-blocks and zstd as raw
+//                             blocks (RLE blocks for zeros), written without an encoder library, so
+//                             br and zstd of the pattern are N bytes (at most 64 MiB). fill=zeros
+//                             with gzip, deflate or zstd is a decompression bomb.
 //   /status?code=C&retry_after=V&bytes=N   (bytes: a body of N pattern bytes instead of the text)
 //                             status C (default 200, must be 200..599, else 400), body
 //                             "status C\n"; V is copied verbatim into Retry-After.
@@ -53,8 +60,28 @@
 //   /reset                    reads the request, then aborts the connection with RST
 //                             (libcurl: CURLE_RECV_ERROR 56, or GOT_NOTHING 52).
 //   /truncate?n=N&sent=S      announces Content-Length N (default 1000) but sends only S bytes
-//   /resumable?n=N&cut=C&etag=E   N pattern bytes cut after C; Range: bytes=X- with If-Range "E" gets a 206 of the rest (plain listener)
 //                             (default N/2, at most N), then closes (libcurl: CURLE_PARTIAL_FILE).
+//   /resumable?n=N&cut=C&etag=E&cuts=C1,C2,..&change_after=K&lie=D&lie_until=K&fail_after=K
+//             &drip_ms=I&chunk=C&validator=V
+//                             N pattern bytes (default 1000) with Accept-Ranges: bytes and ETag
+//                             "E" (default v1); the answer to a request without Range is cut
+//                             after C bytes (default N/2). `Range: bytes=X-` with a matching
+//                             If-Range gets a 206 of bytes X..N-1; a stale or missing If-Range,
+//                             all of it (200); X >= N, 416. Options:
+//                             cuts: every answer (200 or 206) that starts at byte F is cut at
+//                               the first listed offset past F (replaces `cut`), so one download
+//                               can be cut many times;
+//                             change_after=K (with key): from the key's (K+1)-th request on, the
+//                               entity changes: ETag "E.2", and every byte differs (the pattern
+//                               shifted by 7);
+//                             lie=D: a 206 claims and sends the part from X+D instead of X
+//                               (lie_until=K, with key: only up to the key's K-th request);
+//                             fail_after=K (with key): from the key's (K+1)-th request on, 503
+//                               "status 503\n";
+//                             drip_ms=I: every answer comes chunked, C bytes (default 1000)
+//                               every I ms, and is never cut (for killing a client mid-way);
+//                             validator=last-modified (a Last-Modified date instead of the
+//                               ETag) or weak (ETag W/"E", never answered with a 206).
 //   /drip?n=N&interval_ms=I&chunk=C
 //                             200 chunked; headers at once, then C bytes (default 10) every I ms
 //                             (default 100), the first after one interval, until N bytes (default
