@@ -105,7 +105,6 @@ std::string describe_attempt(const AttemptRecord& record) {
   }
   std::string line = fmt::format("attempt {}{}: {} in {}", record.number, record.hedge ? " (hedge)" : "", what,
                                  human_duration(record.elapsed));
-  std::string line = fmt::format("attempt {}: {} in {}", record.number, what, human_duration(record.elapsed));
   if (record.resumed_from) line += fmt::format(" (asked from byte {})", *record.resumed_from);
   if (record.backoff) line += fmt::format("; retrying in {}", human_duration(*record.backoff));
   return line;
