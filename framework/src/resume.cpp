@@ -43,6 +43,11 @@ bool sendable(std::string_view value) {
 std::optional<std::string> resume_validator(const Headers& headers) {
   const auto ranges = headers.get("Accept-Ranges");
   if (!ranges || !iequals(trim(*ranges), "bytes")) return std::nullopt;
+  // A Range counts bytes of the encoded representation, while a transport that decodes hands
+  // the sink decoded bytes: the two counts differ, so an encoded response is never continued.
+  if (const auto coding = headers.get("Content-Encoding"); coding && !iequals(trim(*coding), "identity")) {
+    return std::nullopt;
+  }
   if (const auto etag = headers.get("ETag")) {
     const auto value = trim(*etag);
     // A weak ETag may name a different byte sequence: If-Range must not use it.

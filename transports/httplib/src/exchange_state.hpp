@@ -31,6 +31,7 @@ enum class StopReason {
   observer_threw,  // on_head or on_body threw; the exception is swallowed here
   head_too_large,  // the response head exceeded kMaxResponseHeadBytes
   unfaithful_head, // the raw response head could not be delivered as sent (see raw_head.hpp)
+  bad_encoding,    // a Content-Encoding cpp-httplib does not decode, while decoding was asked for
 };
 
 // The most response-head bytes accepted; beyond it the exchange ends as connection_reset. Same

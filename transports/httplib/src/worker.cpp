@@ -251,8 +251,17 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
     if (settings_.decompress) {
       const auto coding = faithful.head->headers.get("Content-Encoding");
       if (coding && !iequals(*coding, "identity")) {
+        // What cpp-httplib leaves undecoded would reach the sink as if it were the body.
+        if (!iequals(*coding, "gzip") && !iequals(*coding, "deflate") && !iequals(*coding, "br")) {
+          return stop_from_hook(ex, StopReason::bad_encoding,
+                                fmt::format("the response's Content-Encoding '{}' is not one the httplib "
+                                            "transport decodes (gzip, deflate, br)",
+                                            *coding));
+        }
         faithful.head->headers.remove("Content-Length");
         faithful.head->headers.remove("Content-Encoding");
+        // Ranges count encoded bytes; the sink gets decoded ones. Never offer to continue them.
+        faithful.head->headers.remove("Accept-Ranges");
         declared.reset();
       }
     }
