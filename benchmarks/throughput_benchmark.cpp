@@ -12,6 +12,11 @@
 //       baseline: `threads` threads, each looping httplib::Client::Get with keep-alive
 //   Throughput/curl/nginx/<4096|10000>          client against wrk -t1 (run by this binary),
 //                                               alternately, the order flipped every round
+//   Throughput/curl_loops<N>/<target>/<concurrency>   only with FETCHPIPE_BENCH_LOOPS=N (2..64):
+//       client:   Client + CurlTransport{.event_loops = N}; baseline: the same with 1 loop.
+//       Extra counters cpu_us_per_req / base_cpu_us_per_req: this process's CPU time (getrusage,
+//       user + sys) over the measured window divided by the requests completed in it; with an
+//       out-of-process server (benchmarks/run, nginx) that is the client side's cost alone.
 //
 // Each row runs `rounds` pairs of (baseline, client) — order flipped every round — each round a
 // warm-up (connections open, not measured) and then `seconds` measured. Counters (medians over
@@ -26,9 +31,11 @@
 //        FETCHPIPE_BENCH_SCALE_SECONDS (3), FETCHPIPE_BENCH_SCALE_WARMUP (2),
 //        FETCHPIPE_BENCH_WRK=0 (do not run wrk; then FETCHPIPE_WRK_RPS_4096 and
 //        FETCHPIPE_WRK_RPS_10000, wrk's req/s measured elsewhere, give ratio_wrk; wrk_same_run 0),
-//        FETCHPIPE_BENCH_ONLY=curl|httplib (run one family),
+//        FETCHPIPE_BENCH_ONLY=curl|httplib|loops (run one family),
+//        FETCHPIPE_BENCH_LOOPS=N (add the curl_loops rows),
 //        FETCHPIPE_BENCH_SIDE=client|baseline (run one side only, e.g. under a profiler; no ratio).
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 #include <curl/curl.h>
 #include <httplib.h>
 
@@ -81,6 +88,7 @@ struct Meter {
 
 struct RoundResult {
   double rps = 0;
+  double cpu_us_per_req = 0;  // process CPU (user + sys) over the measured window / requests
   double p50_us = 0;
   double p99_us = 0;
   std::uint64_t errors = 0;
@@ -99,14 +107,24 @@ class Load {
   virtual void finish() = 0;
 };
 
+// User + system CPU time of the whole process so far, in microseconds.
+double process_cpu_us() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
 RoundResult run_round(Load& load, Timing timing) {
   Meter meter;
   load.begin(meter);
   std::this_thread::sleep_for(std::chrono::duration<double>(timing.warmup_s));
   meter.measuring.store(true);
   const auto t0 = SteadyClock::now();
+  const double cpu0 = process_cpu_us();
   std::this_thread::sleep_for(std::chrono::duration<double>(timing.measure_s));
   meter.measuring.store(false);
+  const double cpu1 = process_cpu_us();
   const auto t1 = SteadyClock::now();
   meter.stop.store(true);
   load.finish();
@@ -115,6 +133,7 @@ RoundResult run_round(Load& load, Timing timing) {
   r.p50_us = meter.latency.percentile_us(0.50);
   r.p99_us = meter.latency.percentile_us(0.99);
   r.errors = meter.errors.load();
+  if (meter.completed.load() > 0) r.cpu_us_per_req = (cpu1 - cpu0) / static_cast<double>(meter.completed.load());
   return r;
 }
 
@@ -330,6 +349,12 @@ void set_counters(benchmark::State& state, const std::vector<RoundResult>& clien
   }
 }
 
+double median_of(const std::vector<RoundResult>& rs, double RoundResult::*field) {
+  std::vector<double> v;
+  for (const auto& r : rs) v.push_back(r.*field);
+  return fetchpipe::bench::median(v);
+}
+
 // Baseline and client alternately, `rounds` times each, the order flipped every round.
 void paired_rows(benchmark::State& state, const std::function<std::unique_ptr<Load>()>& make_client,
                  const std::function<std::unique_ptr<Load>()>& make_baseline) {
@@ -351,6 +376,32 @@ void paired_rows(benchmark::State& state, const std::function<std::unique_ptr<Lo
     state.SetIterationTime(fetchpipe::bench::seconds_between(t0, SteadyClock::now()));
   }
   set_counters(state, client, baseline);
+}
+
+// N event loops against one, both through the Client; CPU per request as well as req/s.
+void loops_row(benchmark::State& state, std::string url, int concurrency, int loops) {
+  std::vector<RoundResult> many;
+  std::vector<RoundResult> one;
+  auto load = [&](int n) {
+    return std::make_unique<ClientLoad>(url, concurrency, [n] {
+      return std::make_shared<fetchpipe::CurlTransport>(
+          fetchpipe::CurlTransport::Options{.event_loops = static_cast<std::size_t>(n)});
+    });
+  };
+  const auto t0 = SteadyClock::now();
+  for (auto _ : state) {
+    for (int round = 0; round < knobs().rounds; ++round) {
+      const bool many_first = round % 2 == 1;
+      for (const bool is_many : {many_first, !many_first}) {
+        auto l = load(is_many ? loops : 1);
+        (is_many ? many : one).push_back(run_round(*l, knobs().timing));
+      }
+    }
+    state.SetIterationTime(fetchpipe::bench::seconds_between(t0, SteadyClock::now()));
+  }
+  set_counters(state, many, one);
+  state.counters["cpu_us_per_req"] = median_of(many, &RoundResult::cpu_us_per_req);
+  state.counters["base_cpu_us_per_req"] = median_of(one, &RoundResult::cpu_us_per_req);
 }
 
 void curl_row(benchmark::State& state, std::string url, int concurrency) {
@@ -443,6 +494,14 @@ void register_rows(const std::string& target, const std::string& url) {
     for (int t : {1, 4, 16}) {
       tune(benchmark::RegisterBenchmark(("Throughput/httplib/" + target + "/" + std::to_string(t)).c_str(),
                                         httplib_row, url, t));
+    }
+  }
+  const long loops = fetchpipe::bench::env_long("FETCHPIPE_BENCH_LOOPS", 0);
+  if (loops >= 2 && loops <= 64 && (!only || *only == "loops")) {
+    for (int c : {16, 64, 256}) {
+      tune(benchmark::RegisterBenchmark(
+          ("Throughput/curl_loops" + std::to_string(loops) + "/" + target + "/" + std::to_string(c)).c_str(),
+          loops_row, url, c, static_cast<int>(loops)));
     }
   }
 }

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -12,6 +12,7 @@
 #include <fetchpipe/policies/default_retry_policy.hpp>
 #include <fetchpipe/policies/exponential_backoff.hpp>
 
+#include "bench_latency.hpp"
 #include "json_writer.hpp"
 #include "transports.hpp"
 
@@ -21,30 +22,27 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 // The shared state of one run. Completions arrive on transport threads; each either starts the
-// next fetch in its slot or retires the slot.
+// next fetch in its slot or retires the slot. A request costs atomics only (counters and one
+// histogram bucket): the lock is taken once per slot, when it retires, to wake run().
 class ClosedLoop {
  public:
   ClosedLoop(Client& client, const BenchConfig& config)
-      : client_(client), config_(config), request_{.url = config.url} {
-    latencies_ns_.reserve(1 << 16);
-  }
+      : client_(client), config_(config), request_{.url = config.url} {}
 
   void run() {
     start_ = SteadyClock::now();
     end_ = start_ + config_.duration;
-    {
-      std::lock_guard lock(mutex_);
-      slots_ = config_.concurrency;
-    }
+    slots_.store(config_.concurrency);
     for (int i = 0; i < config_.concurrency; ++i) next();
     std::unique_lock lock(mutex_);
-    while (slots_ > 0) {
+    while (!all_retired_) {
       done_cv_.wait_for(lock, std::chrono::milliseconds{100});
-      if (config_.stop != nullptr && config_.stop->load()) stopping_ = true;
+      if (config_.stop != nullptr && config_.stop->load()) stopping_.store(true);
       if (config_.progress) {
-        const double fraction = config_.requests
-                                    ? static_cast<double>(completed_) / static_cast<double>(*config_.requests)
-                                    : std::chrono::duration<double>(SteadyClock::now() - start_) / config_.duration;
+        const double fraction = config_.requests ? static_cast<double>(completed_.load()) /
+                                                       static_cast<double>(*config_.requests)
+                                                 : std::chrono::duration<double>(SteadyClock::now() - start_) /
+                                                       config_.duration;
         lock.unlock();
         config_.progress(std::clamp(fraction, 0.0, 1.0));
         lock.lock();
@@ -53,40 +51,33 @@ class ClosedLoop {
     finish_ = SteadyClock::now();
   }
 
-  [[nodiscard]] BenchRow row() {
-    std::lock_guard lock(mutex_);
+  // Call after run() returned: every slot is retired, no callback records any more.
+  [[nodiscard]] BenchRow row() const {
     BenchRow row;
     row.transport = config_.transport;
     row.concurrency = config_.concurrency;
-    row.requests = completed_;
-    row.errors = errors_;
+    row.requests = completed_.load();
+    row.errors = errors_.load();
     row.seconds = std::chrono::duration<double>(finish_ - start_).count();
-    row.req_per_s = row.seconds > 0 ? static_cast<double>(completed_) / row.seconds : 0;
-    std::sort(latencies_ns_.begin(), latencies_ns_.end());
-    row.p50_ms = percentile(0.50);
-    row.p99_ms = percentile(0.99);
+    row.req_per_s = row.seconds > 0 ? static_cast<double>(row.requests) / row.seconds : 0;
+    row.p50_ms = latency_.percentile_ms(0.50);
+    row.p99_ms = latency_.percentile_ms(0.99);
     return row;
   }
 
  private:
-  // Nearest-rank percentile, in ms.
-  double percentile(double p) const {
-    if (latencies_ns_.empty()) return 0;
-    const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(latencies_ns_.size())));
-    const auto index = std::min(latencies_ns_.size() - 1, rank == 0 ? 0 : rank - 1);
-    return static_cast<double>(latencies_ns_[index]) / 1e6;
-  }
-
   // Starts the next fetch in a slot, or retires the slot when the run is over.
   void next() {
-    {
-      std::lock_guard lock(mutex_);
-      const bool over = stopping_ || (config_.requests ? started_ >= *config_.requests : SteadyClock::now() >= end_);
-      if (over) {
-        if (--slots_ == 0) done_cv_.notify_all();
-        return;
+    const bool over = stopping_.load(std::memory_order_relaxed) ||
+                      (config_.requests ? started_.fetch_add(1, std::memory_order_relaxed) >= *config_.requests
+                                        : SteadyClock::now() >= end_);
+    if (over) {
+      if (slots_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lock(mutex_);
+        all_retired_ = true;
+        done_cv_.notify_all();
       }
-      ++started_;
+      return;
     }
     const auto t0 = SteadyClock::now();
     client_.fetch(request_, Callbacks{
@@ -97,13 +88,12 @@ class ClosedLoop {
   }
 
   void completed(SteadyClock::time_point t0, bool ok) {
-    const auto elapsed = SteadyClock::now() - t0;
-    {
-      std::lock_guard lock(mutex_);
-      ++completed_;
-      if (ok) latencies_ns_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
-      else ++errors_;
+    if (ok) {
+      latency_.record(SteadyClock::now() - t0);
+    } else {
+      errors_.fetch_add(1, std::memory_order_relaxed);
     }
+    completed_.fetch_add(1, std::memory_order_relaxed);
     next();  // fetch() is safe from inside a callback
   }
 
@@ -112,12 +102,13 @@ class ClosedLoop {
   const Request request_;
   std::mutex mutex_;
   std::condition_variable done_cv_;
-  int slots_ = 0;
-  bool stopping_ = false;
-  std::uint64_t started_ = 0;
-  std::uint64_t completed_ = 0;
-  std::uint64_t errors_ = 0;
-  std::vector<std::int64_t> latencies_ns_;
+  bool all_retired_ = false;  // guarded by mutex_
+  std::atomic<int> slots_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> started_{0};
+  std::atomic<std::uint64_t> completed_{0};
+  std::atomic<std::uint64_t> errors_{0};
+  BenchLatency latency_;
   SteadyClock::time_point start_{};
   SteadyClock::time_point end_{};
   SteadyClock::time_point finish_{};

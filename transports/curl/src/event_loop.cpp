@@ -110,6 +110,8 @@ EventLoop::EventLoop(CurlTransport::Options options)
   mailbox_->set_loop_thread(thread_.get_id());
 }
 
+void EventLoop::begin_shutdown() { mailbox_->close(); }
+
 EventLoop::~EventLoop() {
   mailbox_->close();
   thread_.join();

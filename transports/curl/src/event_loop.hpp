@@ -1,4 +1,5 @@
-// event_loop.hpp — the one thread that owns every libcurl handle of a CurlTransport.
+// event_loop.hpp — one thread that owns the libcurl handles of a CurlTransport's exchanges
+// (one EventLoop per Options::event_loops; each is independent of the others).
 //
 // Structure (one pass of the loop):
 //   1. epoll_wait on ONE epoll set holding every socket of every shard plus the mailbox eventfd,
@@ -70,6 +71,9 @@ class EventLoop {
   explicit EventLoop(CurlTransport::Options options);
   // Cancels everything in flight, joins the thread, frees every libcurl handle.
   ~EventLoop();
+  // Refuses every later start() and tells the thread to wind down, without waiting for it, so
+  // a transport with several loops stops them all before joining any.
+  void begin_shutdown();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 

@@ -1,6 +1,7 @@
-// fetchpipe/transports/curl_transport.hpp — the libcurl transport: many exchanges, one thread.
+// fetchpipe/transports/curl_transport.hpp — the libcurl transport: many exchanges, few threads.
 //
-// CurlTransport runs every exchange through libcurl's multi interface on ONE event-loop thread.
+// CurlTransport runs every exchange through libcurl's multi interface on an event-loop thread:
+// one by default, Options::event_loops to use more cores.
 // Use it for real HTTP(S) traffic, from a single request to ten thousand in flight: a request in
 // flight costs memory (about 20 KiB with its connection), not a thread. Connections are kept alive
 // and reused; easy handles are pooled.
@@ -11,16 +12,17 @@
 //       fetchpipe::CurlTransport::Options{.user_agent = "my-app/1.0"});
 //
 // Thread rules:
-//   - The constructor creates exactly one thread, the event loop. It owns every libcurl handle;
-//     no other thread ever touches one.
+//   - The constructor creates exactly Options::event_loops threads (default 1), the event loops.
+//     Each owns the libcurl handles of the exchanges it runs; no other thread ever touches one.
 //   - start() and Exchange::cancel() are safe from any thread, including from inside observer
 //     callbacks. They only queue a command and wake the loop; they never block on the network and
 //     never call the observer.
-//   - Every observer call (on_head, on_body, on_complete) runs on the event-loop thread, so keep
-//     them short: a slow callback delays every other exchange. Do not destroy the transport from
+//   - Every observer call (on_head, on_body, on_complete) runs on the event-loop thread that runs
+//     the exchange, so keep them short: a slow callback delays every other exchange of that loop.
+//     With several loops, callbacks of different exchanges may run at the same time. Do not destroy the transport from
 //     inside an observer callback (the destructor joins the thread that runs it).
 //   - The destructor cancels every exchange still in flight (each gets on_complete with
-//     ErrorKind::cancelled), joins the loop thread, and returns only after every observer call has
+//     ErrorKind::cancelled), joins the loop threads, and returns only after every observer call has
 //     finished. start() after destruction began throws std::runtime_error.
 //
 // Process-wide effects: the first CurlTransport calls curl_global_init() once and sets SIGPIPE to
@@ -46,6 +48,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fetchpipe/transport.hpp"
 
@@ -53,11 +56,21 @@ namespace fetchpipe {
 
 namespace detail {
 class EventLoop;
+class LoopChoice;
 }  // namespace detail
 
 class CurlTransport final : public Transport {
  public:
   struct Options {
+    // Event-loop threads, each with its own multi handles, connections and easy-handle pool.
+    // HTTP/1.1 exchanges are spread over them round-robin; HTTP/2 exchanges go to the loop their
+    // origin hashes to, so streams to one origin still share one connection. The limits below
+    // that are totals (max_total_connections, max_pooled_handles) are split evenly between the
+    // loops, each loop enforcing its share: with round-robin an exchange may wait in one loop's
+    // queue while another has room, and max_total_connections must then be 0 or at least
+    // event_loops. 1 to 64. Default 1. More than the cores available only adds
+    // threads; on a busy machine one loop per core the transport may use is the useful maximum.
+    std::size_t event_loops = 1;
     // Most exchanges transferring at once, all hosts together. Exchanges above it wait in a queue
     // inside the transport (their deadline keeps running). 0 = unlimited. Default 0.
     std::size_t max_total_connections = 0;
@@ -122,12 +135,12 @@ class CurlTransport final : public Transport {
     std::size_t max_streams_per_connection = 100;
   };
 
-  // Counters, for tests and benchmarks. Read from any thread; values may lag by one loop pass.
+  // Counters, for tests and benchmarks, all loops together. Read from any thread; values may lag by one loop pass.
   struct Stats {
     std::uint64_t exchanges_started = 0;    // start() calls accepted
     std::uint64_t exchanges_completed = 0;  // on_complete calls made (counted just before each)
     std::uint64_t connections_opened = 0;   // new TCP connections (sum of CURLINFO_NUM_CONNECTS)
-    std::uint64_t shards = 0;               // multi handles created so far (the HTTP/2 one included)
+    std::uint64_t shards = 0;               // multi handles created so far (the HTTP/2 ones included)
   };
 
   // Throws std::invalid_argument when an option is invalid (the message names it), or
@@ -146,7 +159,8 @@ class CurlTransport final : public Transport {
   [[nodiscard]] Stats stats() const;
 
  private:
-  std::unique_ptr<detail::EventLoop> loop_;
+  std::vector<std::unique_ptr<detail::EventLoop>> loops_;
+  std::unique_ptr<detail::LoopChoice> choice_;
 };
 
 }  // namespace fetchpipe
