@@ -21,7 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using Tally = testing::TerminalTally;
 
-constexpr int kUrls = 4;
+constexpr int kUrls = 5;  // the last one never answers: a cancel always finds it running
 
 std::string url_of(std::size_t i) { return "http://svc.test/h" + std::to_string(i % kUrls); }
 
@@ -45,6 +45,7 @@ struct HedgingClient {
         {Scripted::hanging(), after(120us, Scripted::ok("DDDDDDDD", 4)), after(100us, Scripted::status_code(404))},
         {after(100us, Scripted::ok("EEEEEEEE", 8)), after(100us, Scripted::ok("FFFFFFFF", 8)),
          after(1ms, Scripted::ok("GGGGGGGG", 1))},
+        {Scripted::hanging()},
     };
     for (int u = 0; u < kUrls; ++u) {
       std::vector<Scripted> cycle;
@@ -61,7 +62,9 @@ struct HedgingClient {
     o.backoff_policy = std::make_shared<ConstantBackoff>(0ms);
     o.retry_budget = no_retry_budget();
     o.hedging = std::make_shared<FixedHedging>(FixedHedging::Options{.delay = 100us, .max_in_flight = 3});
-    o.timeouts.attempt = 50ms;  // the hang ends as a timeout when no hedge wins first
+    // A hang ends as a timeout when no hedge wins first; a fetch of the hanging URL lasts at
+    // least this long, so the canceller, however far behind on a loaded machine, finds it running.
+    o.timeouts.attempt = 300ms;
     return o;
   }
   void wait_idle() const {
@@ -94,7 +97,7 @@ TEST(ClientHedgingConcurrency, RacingLegsAndCancelsGiveOneTerminalAndOneAttempts
       while (next < kFetches) {
         const auto upto = published.load(std::memory_order_acquire);
         for (; next < upto; ++next) {
-          if (rng() % 3 == 0) {
+          if (rng() % 3 == 0 || url_of(next) == url_of(kUrls - 1)) {
             std::this_thread::sleep_for(std::chrono::microseconds(rng() % 400));
             if (handles[next].cancel()) cancel_won.fetch_add(1);
           }
