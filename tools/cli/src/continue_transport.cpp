@@ -66,16 +66,36 @@ std::string offered_validator(const Headers& headers) {
 
 }  // namespace
 
-// Hands one exchange's events on, after ContinueTransport::judge has seen its head.
+struct ContinueTransport::Continuation {
+  enum class Mode { shifting, stripping, off };
+  // Called by a Tap with the head of its exchange; returns the head to hand on, or an error
+  // message when the exchange must fail instead.
+  struct Verdict {
+    std::optional<ResponseHead> head;
+    std::string error;
+  };
+  Verdict judge(ResponseHead head, std::optional<std::uint64_t> asked, std::uint64_t relative, bool stripped);
+
+  mutable std::mutex mutex_;
+  Mode mode_ = Mode::off;
+  std::uint64_t offset_ = 0;
+  std::string sidecar_validator_;
+  std::string seen_validator_;
+  bool asked_taken_ = true;
+  bool translated_ = false;
+  std::optional<std::uint64_t> asked_{};
+};
+
+// Hands one exchange's events on, after Continuation::judge has seen its head.
 class ContinueTransport::Tap final : public ExchangeObserver {
  public:
-  Tap(std::shared_ptr<ContinueTransport> owner, std::shared_ptr<ExchangeObserver> next, std::shared_ptr<Request> sent,
+  Tap(std::shared_ptr<Continuation> owner, std::shared_ptr<ExchangeObserver> next, std::shared_ptr<Request> sent,
       std::optional<std::uint64_t> shifted, std::uint64_t relative, bool stripped)
       : owner_(std::move(owner)), next_(std::move(next)), sent_(std::move(sent)), shifted_(shifted), relative_(relative),
         stripped_(stripped) {}
 
   void on_head(ResponseHead head) override {
-    Verdict v = owner_->judge(std::move(head), shifted_, relative_, stripped_);
+    Continuation::Verdict v = owner_->judge(std::move(head), shifted_, relative_, stripped_);
     if (v.head) {
       next_->on_head(std::move(*v.head));
     } else {
@@ -92,7 +112,7 @@ class ContinueTransport::Tap final : public ExchangeObserver {
   }
 
  private:
-  std::shared_ptr<ContinueTransport> owner_;
+  std::shared_ptr<Continuation> owner_;
   std::shared_ptr<ExchangeObserver> next_;
   std::shared_ptr<Request> sent_;  // ExchangeSpec::request points here until on_complete
   std::optional<std::uint64_t> shifted_;
@@ -102,11 +122,11 @@ class ContinueTransport::Tap final : public ExchangeObserver {
 };
 
 ContinueTransport::ContinueTransport(std::shared_ptr<Transport> inner, std::uint64_t offset, std::string validator)
-    : inner_(std::move(inner)) {
+    : inner_(std::move(inner)), state_(std::make_shared<Continuation>()) {
   if (offset > 0 && !validator.empty()) {
-    mode_ = Mode::shifting;
-    offset_ = offset;
-    sidecar_validator_ = std::move(validator);
+    state_->mode_ = Continuation::Mode::shifting;
+    state_->offset_ = offset;
+    state_->sidecar_validator_ = std::move(validator);
   }
 }
 
@@ -117,17 +137,18 @@ std::shared_ptr<Exchange> ContinueTransport::start(const ExchangeSpec& spec, std
   std::uint64_t relative = 0;
   bool stripped = false;
   {
-    std::lock_guard lock(mutex_);
+    Continuation& st = *state_;
+    std::lock_guard lock(st.mutex_);
     const auto range = sent->headers.get("Range");
-    if (mode_ == Mode::shifting && sent->method == "GET") {
+    if (st.mode_ == Continuation::Mode::shifting && sent->method == "GET") {
       if (range) {
         relative = open_range_start(*range).value_or(0);
       } else {
-        sent->headers.set("If-Range", sidecar_validator_);
+        sent->headers.set("If-Range", st.sidecar_validator_);
       }
-      asked = shifted = offset_ + relative;
+      asked = shifted = st.offset_ + relative;
       sent->headers.set("Range", fmt::format("bytes={}-", *asked));
-    } else if (mode_ == Mode::stripping && range) {
+    } else if (st.mode_ == Continuation::Mode::stripping && range) {
       // The pipeline counts from the start this run gave up: only the whole entity is safe now.
       sent->headers.remove("Range");
       sent->headers.remove("If-Range");
@@ -135,19 +156,19 @@ std::shared_ptr<Exchange> ContinueTransport::start(const ExchangeSpec& spec, std
     } else if (range) {
       asked = open_range_start(*range);
     }
-    if (asked_taken_) {
-      asked_taken_ = false;
-      asked_ = asked;
+    if (st.asked_taken_) {
+      st.asked_taken_ = false;
+      st.asked_ = asked;
     }
   }
   ExchangeSpec sent_spec = spec;
   sent_spec.request = sent.get();
-  auto tap = std::make_shared<Tap>(shared_from_this(), std::move(observer), sent, shifted, relative, stripped);
+  auto tap = std::make_shared<Tap>(state_, std::move(observer), sent, shifted, relative, stripped);
   return inner_->start(sent_spec, std::move(tap));
 }
 
-ContinueTransport::Verdict ContinueTransport::judge(ResponseHead head, std::optional<std::uint64_t> asked,
-                                                    std::uint64_t relative, bool stripped) {
+ContinueTransport::Continuation::Verdict ContinueTransport::Continuation::judge(
+    ResponseHead head, std::optional<std::uint64_t> asked, std::uint64_t relative, bool stripped) {
   std::lock_guard lock(mutex_);
   translated_ = false;
   if (head.status == 200 || head.status == 206) seen_validator_ = offered_validator(head.headers);
@@ -184,24 +205,24 @@ ContinueTransport::Verdict ContinueTransport::judge(ResponseHead head, std::opti
 }
 
 std::uint64_t ContinueTransport::base() const {
-  std::lock_guard lock(mutex_);
-  return mode_ == Mode::shifting ? offset_ : 0;
+  std::lock_guard lock(state_->mutex_);
+  return state_->mode_ == Continuation::Mode::shifting ? state_->offset_ : 0;
 }
 
 std::string ContinueTransport::validator() const {
-  std::lock_guard lock(mutex_);
-  return seen_validator_;
+  std::lock_guard lock(state_->mutex_);
+  return state_->seen_validator_;
 }
 
 bool ContinueTransport::take_translated() {
-  std::lock_guard lock(mutex_);
-  return std::exchange(translated_, false);
+  std::lock_guard lock(state_->mutex_);
+  return std::exchange(state_->translated_, false);
 }
 
 std::optional<std::uint64_t> ContinueTransport::take_asked() {
-  std::lock_guard lock(mutex_);
-  asked_taken_ = true;
-  return std::exchange(asked_, std::nullopt);
+  std::lock_guard lock(state_->mutex_);
+  state_->asked_taken_ = true;
+  return std::exchange(state_->asked_, std::nullopt);
 }
 
 }  // namespace fetchpipe::cli

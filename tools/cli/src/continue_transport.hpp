@@ -29,7 +29,7 @@
 
 namespace fetchpipe::cli {
 
-class ContinueTransport final : public Transport, public std::enable_shared_from_this<ContinueTransport> {
+class ContinueTransport final : public Transport {
  public:
   // `offset` > 0 with a non-empty `validator`: continue from there. Otherwise only watch.
   ContinueTransport(std::shared_ptr<Transport> inner, std::uint64_t offset, std::string validator);
@@ -52,24 +52,13 @@ class ContinueTransport final : public Transport, public std::enable_shared_from
 
  private:
   class Tap;
-  enum class Mode { shifting, stripping, off };
-  // Called by a Tap with the head of its exchange; returns the head to hand on, or an error
-  // message when the exchange must fail instead.
-  struct Verdict {
-    std::optional<ResponseHead> head;
-    std::string error;
-  };
-  Verdict judge(ResponseHead head, std::optional<std::uint64_t> asked, std::uint64_t relative, bool stripped);
+  // What the taps of this transport's exchanges share with it. They hold this, never the
+  // transport: the last reference to the inner transport must not be dropped on one of its own
+  // threads (a curl loop thread releasing its CurlTransport would join itself).
+  struct Continuation;
 
   std::shared_ptr<Transport> inner_;
-  mutable std::mutex mutex_;
-  Mode mode_ = Mode::off;
-  std::uint64_t offset_ = 0;
-  std::string sidecar_validator_;
-  std::string seen_validator_;
-  bool asked_taken_ = true;
-  bool translated_ = false;
-  std::optional<std::uint64_t> asked_{};
+  std::shared_ptr<Continuation> state_;
 };
 
 }  // namespace fetchpipe::cli
