@@ -18,10 +18,14 @@ struct TerminalTally {
   std::mutex mutex;
   std::condition_variable cv;
   std::size_t ended = 0;
+  // Set once the client is destroyed: a terminal callback after that is counted, never allowed.
+  std::atomic<bool> client_gone{false};
+  std::atomic<int> after_client_gone{0};
 
   // Callbacks for fetch number `i`.
   Callbacks callbacks(std::size_t i) {
     auto end = [this, i](std::atomic<int>& kind) {
+      if (client_gone) after_client_gone.fetch_add(1);
       per_fetch[i].fetch_add(1);
       kind.fetch_add(1);
       std::lock_guard lock(mutex);
