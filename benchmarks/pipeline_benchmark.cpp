@@ -143,6 +143,13 @@ void BM_PipelineSuccess(benchmark::State& state, Fleet fleet) {
 void BM_PipelineOneRetry(benchmark::State& state) {
   Fixture f;
   Outcome outcome;
+  trace_once("fetch with one retry", [&] {
+    f.memory->script(kUrl, {Scripted::status_code(503), Scripted::ok("hello")});
+    auto handle = f.client->fetch(fetchpipe::Request{.url = kUrl}, callbacks_for(&outcome));
+    while (f.clock->run_next()) {
+    }
+  });
+  outcome = {};
   AllocationCounter allocs;
   int n = 0;
   for (auto _ : state) {

@@ -1,4 +1,4 @@
-#include "counting_allocator.hpp"
+#include "allocation_count.hpp"
 
 #include <execinfo.h>
 

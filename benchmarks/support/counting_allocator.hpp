@@ -14,12 +14,9 @@
 
 #include <benchmark/benchmark.h>
 
-namespace fetchpipe::bench {
+#include "allocation_count.hpp"
 
-// Allocations made by the process so far.
-[[nodiscard]] std::uint64_t allocation_count() noexcept;
-// While on, every allocation prints its call stack to stderr (frames as `binary(+offset)`).
-void trace_allocations(bool on) noexcept;
+namespace fetchpipe::bench {
 
 // Counts allocations over the timed part of a benchmark and reports them per iteration.
 class AllocationCounter {

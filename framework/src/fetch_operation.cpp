@@ -877,7 +877,7 @@ void FetchOperation::schedule_retry(std::unique_lock<std::mutex>& lock, TimePoin
   const int attempt = attempt_;
   lock.unlock();
   // A scheduler may run a due timer inside schedule_at(): retry_now() then takes the lock itself.
-  const TimerId timer = core_.options.scheduler->schedule_at(at, [self = shared_from_this()] { self->retry_now(); });
+  const TimerId timer = core_.options.scheduler->schedule_task(at, [self = shared_from_this()] { self->retry_now(); });
   lock.lock();
   if (decided_) {
     lock.unlock();
@@ -897,7 +897,7 @@ void FetchOperation::arm_deadline() {
     if (!deadline_ || decided_) return;
     at = *deadline_;
   }
-  const TimerId timer = core_.options.scheduler->schedule_at(at, [weak = weak_from_this()] {
+  const TimerId timer = core_.options.scheduler->schedule_task(at, [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->deadline_passed();
   });
   bool stale = false;
@@ -1096,7 +1096,7 @@ void FetchOperation::decide_failure(ErrorKind kind, GiveUpReason reason, std::st
   core_.failed.fetch_add(1, std::memory_order_relaxed);
 }
 
-void FetchOperation::decide_cancelled(std::string message) {
+void FetchOperation::decide_cancelled(std::string_view message) {
   std::optional<int> status;
   if (!records_.empty()) {
     auto& record = current_record();
@@ -1210,7 +1210,7 @@ void FetchOperation::flush(Defer defer) {
   if ((defer == Defer::yes || t_api_depth > 0) && core_.options.callback_executor->runs_inline()) {
     // An inline executor would run the callback inside fetch() or cancel(): go through a timer.
     auto& scheduler = *core_.options.scheduler;
-    scheduler.schedule_at(scheduler.now(), [self = shared_from_this()] {
+    scheduler.schedule_task(scheduler.now(), [self = shared_from_this()] {
       GateGuard gate(*self->gate_);
       if (gate.open()) self->post_drain();
     });

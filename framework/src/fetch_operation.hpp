@@ -7,9 +7,9 @@
 //
 // User callbacks never run under `mutex_`: they are queued on a per-operation delivery queue,
 // drained by one executor task at a time (so they never overlap and keep their order). Nor does
-// any other user code: the retry and backoff policies and the scheduler's schedule_at() are
+// any other user code: the retry and backoff policies and the scheduler's schedule_task() are
 // called with `mutex_` released, so a policy may cancel its own fetch and a scheduler may run a
-// due timer inside schedule_at(); the state is checked again once the lock is back.
+// due timer inside schedule_task(); the state is checked again once the lock is back.
 #pragma once
 
 #include <atomic>
@@ -165,7 +165,7 @@ class FetchOperation final : public ExchangeObserver,
   };
   // `attempt` and `redirects`: the ended attempt's number and redirects, read under `mutex_`.
   Verdict consult_policies(ErrorKind kind, std::optional<int> status, bool may_retry, int attempt, int redirects);
-  // Plans the retry after `delay`: called with `lock` held; releases it around schedule_at().
+  // Plans the retry after `delay`: called with `lock` held; releases it around schedule_task().
   void schedule_retry(std::unique_lock<std::mutex>& lock, TimePoint at);
   void arm_deadline();
   void deadline_passed();
@@ -173,7 +173,7 @@ class FetchOperation final : public ExchangeObserver,
   // (decided_, the counter) only once the terminal task is queued: a throw leaves it undecided.
   void decide_failure(ErrorKind kind, GiveUpReason reason, std::string message, std::optional<int> status);
   void decide_success();
-  void decide_cancelled(std::string message);
+  void decide_cancelled(std::string_view message);
   void handle_redirect(std::unique_lock<std::mutex>& lock);
   void keep_error_body(std::string_view chunk);  // `mutex_` held
   void judge_resumed_head_locked();

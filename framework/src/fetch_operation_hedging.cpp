@@ -149,7 +149,7 @@ void FetchOperation::arm_hedge_timer() {
   if (!delay) return;
   const TimePoint at = later(from, std::max(*delay, std::chrono::nanoseconds::zero()));
   if (deadline_ && at >= *deadline_) return;  // deadline_ is written once, before any attempt
-  const TimerId timer = core_.options.scheduler->schedule_at(at, [weak = weak_from_this(), race] {
+  const TimerId timer = core_.options.scheduler->schedule_task(at, [weak = weak_from_this(), race] {
     if (auto self = weak.lock()) self->hedge_due(race);
   });
   bool stale = false;

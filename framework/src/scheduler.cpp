@@ -3,9 +3,15 @@
 #include <algorithm>
 
 namespace fetchpipe {
+
+TimerId Scheduler::schedule_task(TimePoint when, TimerTask task) {
+  // std::function needs a copyable callable: share the task instead of copying it.
+  return schedule_at(when, [shared = std::make_shared<TimerTask>(std::move(task))] { (*shared)(); });
+}
+
 namespace detail {
 
-TimerId TimerQueue::push(TimePoint when, std::function<void()> fn) {
+TimerId TimerQueue::push(TimePoint when, TimerTask fn) {
   // Every allocation happens before the slot goes live: if memory runs out, nothing changed. That
   // includes room in free_ for every slot, so release() (in pop_due, after the callback was moved
   // out) never allocates — a throw there would lose a timer and hang whatever waits on it.
@@ -74,7 +80,7 @@ bool TimerQueue::next_due(TimePoint* when) {
   return true;
 }
 
-bool TimerQueue::pop_due(TimePoint now, std::function<void()>* fn, TimePoint* when) {
+bool TimerQueue::pop_due(TimePoint now, TimerTask* fn, TimePoint* when) {
   drop_dead();
   if (heap_.empty() || heap_.front().when > now) return false;
   std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
@@ -106,6 +112,10 @@ RealScheduler::~RealScheduler() {
 }
 
 TimerId RealScheduler::schedule_at(TimePoint when, std::function<void()> fn) {
+  return schedule_task(when, TimerTask(std::move(fn)));
+}
+
+TimerId RealScheduler::schedule_task(TimePoint when, TimerTask fn) {
   TimerId id = 0;
   bool earliest = false;
   {
@@ -127,7 +137,7 @@ bool RealScheduler::cancel(TimerId id) {
 void RealScheduler::run(State& state) {
   std::unique_lock lock(state.mutex);
   while (!state.stopping) {
-    std::function<void()> fn;
+    TimerTask fn;
     if (state.timers.pop_due(Clock::now(), &fn)) {
       lock.unlock();
       fn();
@@ -162,6 +172,10 @@ std::chrono::system_clock::time_point ManualScheduler::system_now() const {
 }
 
 TimerId ManualScheduler::schedule_at(TimePoint when, std::function<void()> fn) {
+  return schedule_task(when, TimerTask(std::move(fn)));
+}
+
+TimerId ManualScheduler::schedule_task(TimePoint when, TimerTask fn) {
   std::lock_guard lock(mutex_);
   return timers_.push(when, std::move(fn));
 }
@@ -179,7 +193,7 @@ std::size_t ManualScheduler::advance(std::chrono::nanoseconds delta) {
   }
   std::size_t fired = 0;
   for (;;) {
-    std::function<void()> fn;
+    TimerTask fn;
     {
       std::lock_guard lock(mutex_);
       TimePoint when{};

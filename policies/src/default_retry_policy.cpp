@@ -71,12 +71,13 @@ bool all_digits(std::string_view s) noexcept {
 
 DefaultRetryPolicy::DefaultRetryPolicy() : DefaultRetryPolicy(Options{}) {}
 
-DefaultRetryPolicy::DefaultRetryPolicy(Options options) : options_(std::move(options)) {
-  validate(options_);
+DefaultRetryPolicy::DefaultRetryPolicy(Options options) {
+  validate(options);
+  options_ = std::make_shared<const Options>(std::move(options));
 }
 
 bool DefaultRetryPolicy::is_success(int status) const {
-  if (options_.accept_statuses) return options_.accept_statuses->contains(status);
+  if (options_->accept_statuses) return options_->accept_statuses->contains(status);
   return RetryPolicy::is_success(status);
 }
 
@@ -84,13 +85,13 @@ RetryDecision DefaultRetryPolicy::decide(const RetryContext& context) {
   // 1. Is this outcome retryable at all? Checked first so that an outcome the policy would never
   //    retry reports not_retryable even on the last attempt: "a 404" explains more than "out of
   //    attempts", and the reason stays the same whatever max_attempts is.
-  const bool retryable_error = context.error && options_.retry_on_errors.contains(*context.error);
+  const bool retryable_error = context.error && options_->retry_on_errors.contains(*context.error);
   const bool retryable_status =
-      context.status && options_.retry_on_statuses.contains(*context.status);
+      context.status && options_->retry_on_statuses.contains(*context.status);
   if (!retryable_error && !retryable_status) return RetryDecision::stop(GiveUpReason::not_retryable);
 
   // 2. Any attempts left?
-  if (context.attempt >= context.max_attempts.value_or(options_.max_attempts)) {
+  if (context.attempt >= context.max_attempts.value_or(options_->max_attempts)) {
     return RetryDecision::stop(GiveUpReason::attempts_exhausted);
   }
 
@@ -100,17 +101,17 @@ RetryDecision DefaultRetryPolicy::decide(const RetryContext& context) {
   // A redirect answered earlier in the attempt proves the request left, whatever the last hop's
   // error says: a POST answered with 303 must not be sent again because the 303's target is down.
   const bool never_left = context.error && request_never_left(*context.error) && context.redirects == 0;
-  if (!idempotent && !never_left && !options_.retry_non_idempotent) {
+  if (!idempotent && !never_left && !options_->retry_non_idempotent) {
     return RetryDecision::stop(GiveUpReason::non_idempotent);
   }
 
   // 4. Did the server say when? Only a response can carry Retry-After; a value that does not
   //    parse is ignored and the backoff applies, as RFC 9110 leaves it to the client.
   std::optional<std::chrono::nanoseconds> server_delay;
-  if (options_.honor_retry_after && context.status && context.response_headers != nullptr) {
+  if (options_->honor_retry_after && context.status && context.response_headers != nullptr) {
     if (const auto value = context.response_headers->get("Retry-After")) {
       if (const auto wait = parse_retry_after(*value, context.system_now)) {
-        server_delay = std::min(*wait, options_.retry_after_max);
+        server_delay = std::min(*wait, options_->retry_after_max);
       }
     }
   }

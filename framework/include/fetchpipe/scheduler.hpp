@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "fetchpipe/timer_task.hpp"
+
 namespace fetchpipe {
 
 using Clock = std::chrono::steady_clock;
@@ -42,6 +44,11 @@ class Scheduler {
   TimerId schedule_after(std::chrono::nanoseconds delay, std::function<void()> fn) {
     return schedule_at(now() + delay, std::move(fn));
   }
+  // schedule_at() for a move-only task whose captures stay in place (see timer_task.hpp): the
+  // pipeline's own timers come through here. RealScheduler and ManualScheduler store the task as
+  // it is, so a timer whose closure holds a std::shared_ptr allocates nothing. A scheduler that
+  // does not override it gets the task wrapped into a std::function (one allocation more).
+  virtual TimerId schedule_task(TimePoint when, TimerTask task);
   // Cancels a timer that has not started to run. Returns true when it will not run; false when
   // it already ran, is running, or was never scheduled.
   virtual bool cancel(TimerId id) = 0;
@@ -54,12 +61,12 @@ namespace detail {
 // so a stale id can never cancel a newer timer.
 class TimerQueue {
  public:
-  TimerId push(TimePoint when, std::function<void()> fn);
+  TimerId push(TimePoint when, TimerTask fn);
   bool cancel(TimerId id);
   // Earliest live deadline, if any.
   [[nodiscard]] bool next_due(TimePoint* when);
   // Pops the earliest live timer due at or before `now`.
-  bool pop_due(TimePoint now, std::function<void()>* fn, TimePoint* when = nullptr);
+  bool pop_due(TimePoint now, TimerTask* fn, TimePoint* when = nullptr);
   [[nodiscard]] std::size_t size() const noexcept { return live_; }
 
  private:
@@ -72,7 +79,7 @@ class TimerQueue {
   struct Slot {
     std::uint32_t generation = 0;
     bool live = false;
-    std::function<void()> fn;
+    TimerTask fn;
   };
   [[nodiscard]] Slot* live_slot(TimerId id);
   void release(Slot& slot, std::uint32_t index);
@@ -103,6 +110,7 @@ class RealScheduler final : public Scheduler {
     return std::chrono::system_clock::now();
   }
   TimerId schedule_at(TimePoint when, std::function<void()> fn) override;
+  TimerId schedule_task(TimePoint when, TimerTask task) override;
   bool cancel(TimerId id) override;
 
  private:
@@ -128,6 +136,7 @@ class ManualScheduler final : public Scheduler {
   [[nodiscard]] TimePoint now() const override;
   [[nodiscard]] std::chrono::system_clock::time_point system_now() const override;
   TimerId schedule_at(TimePoint when, std::function<void()> fn) override;
+  TimerId schedule_task(TimePoint when, TimerTask task) override;
   bool cancel(TimerId id) override;
 
   // Moves virtual time forward by `delta`, firing every timer due on the way in time order (the

@@ -92,7 +92,7 @@ class MemoryTransport::MemoryExchange final : public Exchange,
     cancelling_ = true;
     if (timer_ != 0) scheduler_->cancel(timer_);
     // Never call the observer from inside cancel(): complete from a timer.
-    timer_ = scheduler_->schedule_at(scheduler_->now(), [self = shared_from_this()] {
+    timer_ = scheduler_->schedule_task(scheduler_->now(), [self = shared_from_this()] {
       self->complete(ExchangeResult{ErrorKind::cancelled, "cancelled"});
     });
   }
@@ -120,7 +120,7 @@ class MemoryTransport::MemoryExchange final : public Exchange,
       immediate_ = step;  // due already: the running step continues with it, no timer needed
       return;
     }
-    timer_ = scheduler_->schedule_at(when, [self = shared_from_this(), step] { self->fire(step); });
+    timer_ = scheduler_->schedule_task(when, [self = shared_from_this(), step] { self->fire(step); });
   }
 
   // A step that throws (memory exhausted copying the head, or arming the next timer) would leave

@@ -63,11 +63,13 @@ class DefaultRetryPolicy final : public RetryPolicy {
   [[nodiscard]] RetryDecision decide(const RetryContext& context) override;
   [[nodiscard]] std::unique_ptr<RetryPolicy> clone() const override;
   [[nodiscard]] bool is_success(int status) const override;
-  [[nodiscard]] std::optional<int> attempt_limit() const override { return options_.max_attempts; }
-  [[nodiscard]] const Options& options() const noexcept { return options_; }
+  [[nodiscard]] std::optional<int> attempt_limit() const override { return options_->max_attempts; }
+  [[nodiscard]] const Options& options() const noexcept { return *options_; }
 
  private:
-  Options options_;
+  // Validated once and never changed, so clones (one per fetch that fails) share it: cloning
+  // copies no sets.
+  std::shared_ptr<const Options> options_;
 };
 
 // Parses a comma-separated list in the CLI's `--retry-on` form: status codes (e.g. 503), `5xx`
