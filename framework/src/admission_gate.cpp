@@ -36,46 +36,45 @@ void AdmissionGate::remember_locked(Origins::iterator it) {
   last_ = &it->second;
 }
 
-bool AdmissionGate::acquire(std::string_view origin, const std::shared_ptr<AdmissionWaiter>& waiter) {
+bool AdmissionGate::acquire(std::string_view origin, AdmissionWaiter& waiter, OriginSlots*& entry) {
   std::lock_guard lock(mutex_);
   OriginSlots* found = find_locked(origin);
   if (found == nullptr) {
-    remember_locked(origins_.emplace(std::string(origin), OriginSlots{}).first);
+    const auto it = origins_.emplace(std::string(origin), OriginSlots{}).first;
+    it->second.self = it;
+    remember_locked(it);
     found = last_;
   }
+  entry = found;
   OriginSlots& slots = *found;
   if (slots.in_use < max_per_origin_ && slots.waiting.empty()) {
     ++slots.in_use;
     return true;
   }
-  slots.waiting.push_back(waiter);
+  slots.waiting.push_back(waiter.waiting_reference());
   return false;
 }
 
-void AdmissionGate::release(std::string_view origin) {
+void AdmissionGate::release(OriginSlots* entry) {
   std::shared_ptr<AdmissionWaiter> next;
   {
     std::lock_guard lock(mutex_);
-    OriginSlots* found = find_locked(origin);
-    if (found == nullptr) return;
-    OriginSlots& slots = *found;
+    OriginSlots& slots = *entry;
     if (!slots.waiting.empty()) {
       next = std::move(slots.waiting.front());  // the slot passes on: in_use stays
       slots.waiting.pop_front();
     } else if (--slots.in_use == 0 && origins_.size() > kIdleOriginsKept) {
-      last_ = nullptr;  // found is last_: the entry goes
-      origins_.erase(origins_.find(origin));
+      if (last_ == entry) last_ = nullptr;
+      origins_.erase(slots.self);  // the entry goes
     }
   }
   if (next) next->admitted();
 }
 
-bool AdmissionGate::withdraw(std::string_view origin, const AdmissionWaiter* waiter) {
+bool AdmissionGate::withdraw(OriginSlots* entry, const AdmissionWaiter* waiter) {
   std::shared_ptr<AdmissionWaiter> removed;  // dropped after the lock
   std::lock_guard lock(mutex_);
-  OriginSlots* slots = find_locked(origin);
-  if (slots == nullptr) return false;
-  auto& waiting = slots->waiting;
+  auto& waiting = entry->waiting;
   const auto found = std::find_if(waiting.begin(), waiting.end(), [&](const auto& w) { return w.get() == waiter; });
   if (found == waiting.end()) return false;
   removed = std::move(*found);

@@ -23,6 +23,8 @@ namespace fetchpipe::detail {
 class AdmissionWaiter {
  public:
   virtual void admitted() = 0;
+  // What the queue holds while the waiter waits: keeps it alive until admitted() or withdraw().
+  [[nodiscard]] virtual std::shared_ptr<AdmissionWaiter> waiting_reference() = 0;
 
  protected:
   ~AdmissionWaiter() = default;
@@ -36,13 +38,18 @@ class AdmissionGate {
   [[nodiscard]] bool limits_rate() const noexcept { return token_interval_.count() > 0; }
 
   // Concurrency. True: the caller holds a slot of `origin` now. False: `waiter` is queued behind
-  // the origin's other waiters; admitted() comes when a slot is handed to it.
-  [[nodiscard]] bool acquire(std::string_view origin, const std::shared_ptr<AdmissionWaiter>& waiter);
+  // the origin's other waiters; admitted() comes when a slot is handed to it. (Only a waiter that
+  // queues is asked for its waiting_reference(): the fast path touches no reference count.)
+  // `entry` is set to the origin's entry either way: release() and withdraw() take it back instead
+  // of looking the origin up again. It stays valid until the slot is released or the waiter
+  // withdrawn, since an entry with a slot in use or a waiter is never erased.
+  struct OriginSlots;
+  [[nodiscard]] bool acquire(std::string_view origin, AdmissionWaiter& waiter, OriginSlots*& entry);
   // Gives the caller's slot back, handing it to the origin's first waiter, if any (its admitted()
   // runs here, on this thread, after the lock is released).
-  void release(std::string_view origin);
+  void release(OriginSlots* entry);
   // Takes a queued waiter out of the queue. False when it was not queued (already admitted).
-  bool withdraw(std::string_view origin, const AdmissionWaiter* waiter);
+  bool withdraw(OriginSlots* entry, const AdmissionWaiter* waiter);
 
   // Rate. Reserves the next start time at or after `now`: a token now, or the time the bucket
   // will have one for this caller (callers are served in the order they ask). When that time is
@@ -50,16 +57,21 @@ class AdmissionGate {
   [[nodiscard]] std::optional<TimePoint> reserve_start(TimePoint now, std::optional<TimePoint> deadline);
 
  private:
-  struct OriginSlots {
-    int in_use = 0;
-    std::deque<std::shared_ptr<AdmissionWaiter>> waiting;
-  };
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
 
   using Origins = std::unordered_map<std::string, OriginSlots, Hash, std::equal_to<>>;
+
+ public:
+  struct OriginSlots {
+    int in_use = 0;
+    std::deque<std::shared_ptr<AdmissionWaiter>> waiting;
+    Origins::iterator self;  // for erasing the entry without a search
+  };
+
+ private:
 
   // The origin's entry, or null. Under mutex_. A fetch's acquire() and release() name the same
   // origin, and most clients talk to few: the last entry found is checked first (a compare of the

@@ -116,42 +116,39 @@ void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
 void FetchOperation::enter_admission() {
   auto& admission = core_.admission;
   if (!admission || !admission->limits_concurrency()) {
-    after_slot();
+    after_slot(false);
+    return;
+  }
+  // A slot taken at once was never visible to anyone else (no queue holds us), so it is recorded
+  // under the lock the next stage takes anyway (take_slot_locked), not under one of its own.
+  if (admission->acquire(origin_.view(), *this, slot_entry_)) {
+    after_slot(true);
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    if (decided_) return;
-    slot_ = Slot::queued;  // until acquire() says otherwise; admitted() may also come first
+    // Queued. release() on another thread may already have handed us a slot (admitted() ran).
+    if (slot_ != Slot::none) return;
+    slot_ = Slot::queued;
     queued_at_ = core_.options.scheduler->now();
-  }
-  if (admission->acquire(origin_.view(), shared_from_this())) {
-    bool give_back = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (decided_) {  // cancelled meanwhile: settle() found nothing to withdraw
-        slot_ = Slot::released;
-        give_back = true;
-      } else {
-        slot_ = Slot::holding;
+    if (decided_) {
+      // Cancelled between acquire() and here, when settle() saw no slot: withdraw on our flush.
+      settle_pending_.store(true, std::memory_order_relaxed);
+    } else {
+      core_.queued.fetch_add(1, std::memory_order_relaxed);
+      if (auto& events = core_.options.events) {
+        enqueue([events, e = FetchQueued{id_, origin_.view(), queued_at_}] { events->on_fetch_queued(e); });
       }
-    }
-    if (give_back) {
-      admission->release(origin_.view());
-      return;
-    }
-    after_slot();
-    return;
-  }
-  {
-    std::lock_guard lock(mutex_);
-    if (slot_ != Slot::queued || decided_) return;  // admitted() already ran, or it is over
-    core_.queued.fetch_add(1, std::memory_order_relaxed);
-    if (auto& events = core_.options.events) {
-      enqueue([events, e = FetchQueued{id_, origin_.view(), queued_at_}] { events->on_fetch_queued(e); });
     }
   }
   flush(Defer::no);
+}
+
+void FetchOperation::take_slot_locked(bool took_slot) {
+  if (!took_slot) return;
+  slot_ = Slot::holding;
+  // Decided before the slot was recorded: nobody has settled it yet, so our flush gives it back.
+  if (decided_) settle_pending_.store(true, std::memory_order_relaxed);
 }
 
 void FetchOperation::admitted() {
@@ -176,49 +173,57 @@ void FetchOperation::admitted() {
     }
     // Our caller, release(), uses the gate's owner: the client is alive for this call.
     if (give_back) {
-      core_.admission->release(origin_.view());
+      core_.admission->release(slot_entry_);
       return;
     }
-    after_slot();
+    after_slot(false);
   } catch (...) {
     fail_internal(std::current_exception());
   }
 }
 
-void FetchOperation::after_slot() {
+void FetchOperation::after_slot(bool took_slot) {
   auto& admission = core_.admission;
-  if (admission && admission->limits_rate()) {
-    const TimePoint now = core_.options.scheduler->now();
-    const std::optional<TimePoint> start = admission->reserve_start(now, deadline_);
-    std::unique_lock lock(mutex_);
-    if (decided_) return;
-    if (!start) {
-      decide_failure(ErrorKind::deadline_exceeded, GiveUpReason::deadline,
-                     fmt::format("not started: the rate limit of {}/s has no start time before the deadline",
-                                 *core_.options.admission.rate_per_second),
-                     std::nullopt);
-      lock.unlock();
-      flush(Defer::no);
-      return;
-    }
-    if (*start > now) {
-      schedule_retry(lock, *start);  // the first attempt waits like a retry: cancel finds the timer
-      return;
-    }
+  if (!admission || !admission->limits_rate()) {
+    start_attempt(took_slot);
+    return;
   }
-  start_attempt();
+  const TimePoint now = core_.options.scheduler->now();
+  const std::optional<TimePoint> start = admission->reserve_start(now, deadline_);
+  if (start && *start <= now) {
+    start_attempt(took_slot, now);  // it checks whether the fetch ended meanwhile
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  take_slot_locked(took_slot);
+  if (decided_) {
+    lock.unlock();
+    flush(Defer::no);  // gives back a slot take_slot_locked recorded after the decision
+    return;
+  }
+  if (!start) {
+    decide_failure(ErrorKind::deadline_exceeded, GiveUpReason::deadline,
+                   fmt::format("not started: the rate limit of {}/s has no start time before the deadline",
+                               *core_.options.admission.rate_per_second),
+                   std::nullopt);
+    lock.unlock();
+    flush(Defer::no);
+    return;
+  }
+  schedule_retry(lock, *start);  // the first attempt waits like a retry: cancel finds the timer
 }
 
-void FetchOperation::start_attempt() {
+void FetchOperation::start_attempt(bool took_slot, std::optional<TimePoint> read_now) {
   settle();  // the breaker hears how the last attempt ended before it is asked about this one
   const auto& breaker = core_.options.circuit_breaker;
-  const TimePoint now = core_.options.scheduler->now();
+  const TimePoint now = read_now ? *read_now : core_.options.scheduler->now();
   Admission verdict;
   if (breaker) verdict = breaker->admit(origin_.view(), now);
   bool first = false;
   bool launch = false;
   {
     std::unique_lock lock(mutex_);
+    take_slot_locked(took_slot);
     if (decided_) {
       if (breaker && verdict.verdict != Admission::Verdict::rejected) {
         breaker_admitted_ = true;
@@ -291,6 +296,9 @@ void FetchOperation::end_breaker_attempt_locked(AttemptOutcome outcome) {
 }
 
 void FetchOperation::settle(bool shutting_down) {
+  if (give_back_slot_.load(std::memory_order_relaxed) && give_back_slot_.exchange(false)) {
+    core_.admission->release(slot_entry_);
+  }
   if (!settle_pending_.exchange(false) && !shutting_down) return;
   std::optional<AttemptOutcome> report;
   bool probe = false;
@@ -323,13 +331,13 @@ void FetchOperation::settle(bool shutting_down) {
       core_.report_exception(std::current_exception());
     }
   }
-  if (withdraw && core_.admission->withdraw(origin_.view(), this)) {
+  if (withdraw && core_.admission->withdraw(slot_entry_, this)) {
     std::lock_guard lock(mutex_);
     slot_ = Slot::released;
   }
   // A withdraw that found nothing: release() is handing us the slot right now, and admitted()
   // gives it back, seeing the fetch decided.
-  if (give_back) core_.admission->release(origin_.view());
+  if (give_back) core_.admission->release(slot_entry_);
 }
 
 bool FetchOperation::decided() const {
@@ -1023,7 +1031,14 @@ void FetchOperation::enqueue_fetch_ended(FetchOutcome outcome, GiveUpReason reas
   // Every decision passes here: the breaker's verdict on an attempt nobody judged, and the
   // admission slot, are settled once the lock is released.
   end_breaker_attempt_locked(AttemptOutcome::abandoned);
-  if (slot_ == Slot::holding || slot_ == Slot::queued) settle_pending_.store(true, std::memory_order_relaxed);
+  if (slot_ == Slot::holding && exchanges_outstanding_ == 0) {
+    // The usual end (the transport is done): the slot is given back at the next settle() without
+    // its taking the lock again to find out.
+    slot_ = Slot::released;
+    give_back_slot_.store(true, std::memory_order_release);
+  } else if (slot_ == Slot::holding || slot_ == Slot::queued) {
+    settle_pending_.store(true, std::memory_order_relaxed);
+  }
   if (hedging_) {
     // Legs still racing the current exchange end with the fetch; settle() cancels them.
     const bool deadline = reason == GiveUpReason::deadline && error == ErrorKind::deadline_exceeded;

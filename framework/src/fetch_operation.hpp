@@ -67,6 +67,7 @@ class FetchOperation final : public ExchangeObserver,
 
   // AdmissionWaiter: a slot of the origin is ours now.
   void admitted() override;
+  std::shared_ptr<AdmissionWaiter> waiting_reference() override { return shared_from_this(); }
 
   // Intrusive list links, owned by ClientCore under its mutex.
   FetchOperation* prev_ = nullptr;
@@ -94,10 +95,14 @@ class FetchOperation final : public ExchangeObserver,
 
   // Admission, then the first attempt. The gate must be held, `mutex_` not.
   void enter_admission();
-  void after_slot();  // holds its origin's slot (or there is no concurrency limit): the rate stage
+  // Holds its origin's slot (or there is no concurrency limit): the rate stage. `took_slot`: the
+  // slot was taken at once by enter_admission() and is recorded here (take_slot_locked).
+  void after_slot(bool took_slot);
+  void take_slot_locked(bool took_slot);  // under mutex_
   // Starts the next attempt (the first, or a retry): asks the circuit breaker, then launches.
   // The gate must be held, `mutex_` not.
-  void start_attempt();
+  // `took_slot` as for after_slot(); `now` when the caller has just read the clock.
+  void start_attempt(bool took_slot = false, std::optional<TimePoint> now = std::nullopt);
   // Work for shared components that must run outside `mutex_` once something was decided under
   // it: the breaker's report of the attempt that ended, the admission slot to give back.
   void settle(bool shutting_down = false);
@@ -220,12 +225,15 @@ class FetchOperation final : public ExchangeObserver,
   // Admission and breaker state, under `mutex_`.
   enum class Slot { none, queued, holding, released };
   Slot slot_ = Slot::none;
+  AdmissionGate::OriginSlots* slot_entry_ = nullptr;  // the gate's entry of our origin, from acquire()
   TimePoint queued_at_{};
   bool breaker_admitted_ = false;  // the attempt in flight was admitted by the breaker
   bool breaker_probe_ = false;     // ... as the probe
   std::optional<AttemptOutcome> breaker_report_;  // to deliver in settle()
   bool breaker_report_probe_ = false;
   std::atomic<bool> settle_pending_{false};  // settle() has work; read without `mutex_`
+  // The decision found the slot free to give back (no exchange outstanding): settle() releases it.
+  std::atomic<bool> give_back_slot_{false};
 
   mutable std::mutex mutex_;
   bool decided_ = false;

@@ -336,6 +336,49 @@ TEST(ClientAdmission, APerOriginLimitQueuesFetchesInArrivalOrder) {
   EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const auto& l) { return l.rfind("admitted", 0) == 0; }), 4);
 }
 
+// A fetch whose stop was requested before fetch() is cancelled while it starts, around the moment
+// it takes its origin's slot: the slot goes back, so with a limit of 1 the next fetch runs at once.
+// Also through the rate stage, and with a rate wait pending (the first attempt's start timer).
+TEST(ClientAdmission, AFetchStoppedBeforeItStartsGivesItsSlotBack) {
+  for (const bool rate : {false, true}) {
+    SCOPED_TRACE(rate ? "with a rate limit" : "concurrency limit only");
+    VirtualClient v;
+    v.memory->script(kDown, {Scripted::ok()});
+    auto options = v.options();
+    options.admission.max_per_origin = 1;
+    if (rate) options.admission.rate_per_second = 1000;
+    Client client(options);
+    std::stop_source stopped;
+    stopped.request_stop();
+    Recorder cancelled;
+    client.fetch({.url = kDown}, cancelled.callbacks(), stopped.get_token());
+    v.settle();
+    EXPECT_EQ(cancelled.terminal, 1);
+    EXPECT_TRUE(cancelled.error && cancelled.error->kind == ErrorKind::cancelled);
+    Recorder next;
+    client.fetch({.url = kDown}, next.callbacks());
+    v.advance(10ms);
+    EXPECT_TRUE(next.response) << "the stopped fetch kept its slot";
+    // A fetch waiting for its rate start holds the slot; cancelled there, it gives it back too.
+    if (rate) {
+      Recorder first;
+      Recorder waiting;
+      Recorder after;
+      client.fetch({.url = kDown}, first.callbacks());
+      v.settle();  // done: the slot is free, but the next token is 1 ms away
+      auto handle = client.fetch({.url = kDown}, waiting.callbacks());
+      v.settle();
+      EXPECT_EQ(waiting.terminal, 0) << "waits for its start time, holding the slot";
+      handle.cancel();
+      client.fetch({.url = kDown}, after.callbacks());
+      v.advance(50ms);
+      EXPECT_TRUE(first.response);
+      EXPECT_EQ(waiting.terminal, 1);
+      EXPECT_TRUE(after.response) << "the fetch cancelled while it waited for its start kept the slot";
+    }
+  }
+}
+
 // When each of `n` fetches made at once started its first attempt, from the first call on.
 std::vector<std::chrono::nanoseconds> rate_limited_starts(double rate, int burst, int n) {
   VirtualClient v;
