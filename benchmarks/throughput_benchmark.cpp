@@ -13,7 +13,8 @@
 //   Throughput/curl/nginx/<4096|10000>          client against wrk -t1 (run by this binary),
 //                                               alternately, the order flipped every round
 //   Throughput/curl_loops<N>/<target>/<concurrency>   only with FETCHPIPE_BENCH_LOOPS=N (2..64):
-//       client:   Client + CurlTransport{.event_loops = N}; baseline: the same with 1 loop.
+//       client:   Client + CurlTransport{.event_loops = N}; baseline: the same with 1 loop; and
+//       the plain libcurl loop as a third side (counters plain_rps and ratio_plain: N loops / plain).
 //       Extra counters cpu_us_per_req / base_cpu_us_per_req: this process's CPU time (getrusage,
 //       user + sys) over the measured window divided by the requests completed in it; with an
 //       out-of-process server (benchmarks/run, nginx) that is the client side's cost alone.
@@ -378,23 +379,29 @@ void paired_rows(benchmark::State& state, const std::function<std::unique_ptr<Lo
   set_counters(state, client, baseline);
 }
 
-// N event loops against one, both through the Client; CPU per request as well as req/s.
+// N event loops against one, both through the Client, and against the plain libcurl loop (one
+// thread, one multi handle); CPU per request as well as req/s. The three alternate, the order
+// rotated every round.
 void loops_row(benchmark::State& state, std::string url, int concurrency, int loops) {
   std::vector<RoundResult> many;
   std::vector<RoundResult> one;
-  auto load = [&](int n) {
+  std::vector<RoundResult> plain;
+  auto load = [&](int side) -> std::unique_ptr<Load> {
+    if (side == 2) return std::make_unique<PlainCurlLoad>(url, concurrency);
+    const int n = side == 0 ? loops : 1;
     return std::make_unique<ClientLoad>(url, concurrency, [n] {
       return std::make_shared<fetchpipe::CurlTransport>(
           fetchpipe::CurlTransport::Options{.event_loops = static_cast<std::size_t>(n)});
     });
   };
+  std::vector<RoundResult>* results[] = {&many, &one, &plain};
   const auto t0 = SteadyClock::now();
   for (auto _ : state) {
     for (int round = 0; round < knobs().rounds; ++round) {
-      const bool many_first = round % 2 == 1;
-      for (const bool is_many : {many_first, !many_first}) {
-        auto l = load(is_many ? loops : 1);
-        (is_many ? many : one).push_back(run_round(*l, knobs().timing));
+      for (int i = 0; i < 3; ++i) {
+        const int side = (i + round) % 3;
+        auto l = load(side);
+        results[side]->push_back(run_round(*l, knobs().timing));
       }
     }
     state.SetIterationTime(fetchpipe::bench::seconds_between(t0, SteadyClock::now()));
@@ -402,6 +409,12 @@ void loops_row(benchmark::State& state, std::string url, int concurrency, int lo
   set_counters(state, many, one);
   state.counters["cpu_us_per_req"] = median_of(many, &RoundResult::cpu_us_per_req);
   state.counters["base_cpu_us_per_req"] = median_of(one, &RoundResult::cpu_us_per_req);
+  std::vector<double> vs_plain;
+  for (std::size_t i = 0; i < many.size() && i < plain.size(); ++i) {
+    if (plain[i].rps > 0) vs_plain.push_back(many[i].rps / plain[i].rps);
+  }
+  state.counters["plain_rps"] = median_of(plain, &RoundResult::rps);
+  state.counters["ratio_plain"] = fetchpipe::bench::median(vs_plain);
 }
 
 void curl_row(benchmark::State& state, std::string url, int concurrency) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include <fetchpipe/client.hpp>
 #include <fetchpipe/executor.hpp>
@@ -118,7 +119,9 @@ class ClosedLoop {
 
 BenchRow run_bench(const BenchConfig& config) {
   ClientOptions options;
-  options.transport = make_transport(config.transport, static_cast<std::size_t>(config.concurrency));
+  TransportSettings settings;
+  settings.event_loops = bench_event_loops(config.concurrency, std::thread::hardware_concurrency());
+  options.transport = make_transport(config.transport, static_cast<std::size_t>(config.concurrency), settings);
   options.retry_policy = std::make_shared<DefaultRetryPolicy>(DefaultRetryPolicy::Options{.max_attempts = 1});
   options.backoff_policy = std::make_shared<ExponentialBackoff>();
   // Completions only record a number and start the next fetch: cheap enough to run on the

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -42,6 +43,17 @@ struct BenchRow {
 };
 
 [[nodiscard]] BenchRow run_bench(const BenchConfig& config);
+
+// How many curl event loops a run of `concurrency` fetches gets on a machine with `cores`: one
+// per 32 connections, at most one per core (and at most 64). A loop thread is CPU-bound on its
+// own, so spreading connections over cores is what lets a run go past what one thread can do;
+// below 32 connections per loop each pass of a loop serves too few transfers to pay for itself
+// (BENCHMARKS.md, "Several event loops").
+[[nodiscard]] constexpr std::size_t bench_event_loops(int concurrency, unsigned cores) noexcept {
+  const std::size_t by_connections = concurrency > 0 ? static_cast<std::size_t>(concurrency) / 32 : 0;
+  const std::size_t limit = cores < 1 ? 1 : (cores > 64 ? 64 : cores);
+  return by_connections < 1 ? 1 : (by_connections > limit ? limit : by_connections);
+}
 
 // The header line and one line per row, aligned.
 [[nodiscard]] std::string format_bench_header();

@@ -18,6 +18,7 @@ std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t par
     options.no_proxy = settings.no_proxy;
     if (settings.compressed) options.accept_encoding = "";
     if (settings.http_version) options.http_version = *settings.http_version;
+    options.event_loops = settings.event_loops;
     return std::make_shared<CurlTransport>(options);
   }
   if (name == "httplib") {

@@ -20,6 +20,7 @@ struct TransportSettings {
   std::optional<std::string> no_proxy{};  // --noproxy
   bool compressed = false;                // --compressed: ask for and decode compressed bodies
   std::optional<HttpVersion> http_version{};  // --http1.1/--http2/--http2-prior-knowledge (curl only)
+  std::size_t event_loops = 1;                // curl only: CurlTransport::Options::event_loops
 };
 
 [[nodiscard]] std::shared_ptr<Transport> make_transport(std::string_view name, std::size_t parallelism = 1,
