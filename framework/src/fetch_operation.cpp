@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "request_validation.hpp"
 #include "resume.hpp"
 #include "response_framing.hpp"
 #include "time_math.hpp"
@@ -93,8 +94,9 @@ void FetchOperation::begin_locked_steps(std::optional<std::stop_token> stop) {
     std::lock_guard lock(mutex_);
     started_at_ = core_.options.scheduler->now();
     if (timeouts_.overall) deadline_ = later(started_at_, *timeouts_.overall);
-    auto problem = validate(request_);
-    if (!problem) origin_.assign(*Url::parse(request_.url));
+    const auto url = Url::parse(request_.url);  // once, for the check and the origin
+    auto problem = detail::validate(request_, url);
+    if (!problem) origin_.assign(*url);
     if (auto& events = core_.options.events) {
       enqueue([events, e = FetchStarted{id_, request_.method, request_.url, origin_.view(), started_at_}] {
         events->on_fetch_started(e);

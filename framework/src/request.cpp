@@ -6,6 +6,7 @@
 #include <array>
 
 #include "fetchpipe/url.hpp"
+#include "request_validation.hpp"
 
 namespace fetchpipe {
 namespace {
@@ -61,11 +62,13 @@ std::optional<std::string> validate_overrides(const RequestOverrides& o) {
 
 }  // namespace
 
-std::optional<std::string> validate(const Request& request) {
+std::optional<std::string> validate(const Request& request) { return detail::validate(request, Url::parse(request.url)); }
+
+std::optional<std::string> detail::validate(const Request& request, const Url::ParseResult& url) {
   if (!is_token(request.method)) {
     return fmt::format("method '{}' is not a valid HTTP token", printable(request.method));
   }
-  if (auto url = Url::parse(request.url); !url) return url.error();
+  if (!url) return url.error();
   for (const auto& [name, value] : request.headers) {
     if (!is_token(name)) return fmt::format("header name '{}' is not a valid HTTP token", printable(name));
     if (value.find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos) {
