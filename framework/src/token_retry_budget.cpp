@@ -79,8 +79,11 @@ void validate(const TokenRetryBudget::Options& o) {
 }  // namespace
 
 struct TokenRetryBudget::Impl {
-  explicit Impl(std::size_t max_origins) : table(max_origins) {}
+  Impl(std::size_t max_origins, nanoseconds window)
+      : table(max_origins), window_slots(Counts::slot_width(window)), seconds(std::chrono::seconds{1}) {}
   detail::OriginTable<OriginBudget> table;
+  detail::SlotCache window_slots;  // the window's slots
+  detail::SlotCache seconds;       // whole seconds, for the floor
 };
 
 TokenRetryBudget::TokenRetryBudget() : TokenRetryBudget(Options{}) {}
@@ -93,19 +96,19 @@ TokenRetryBudget::TokenRetryBudget(Options options) : options_(options) {
   const long double floor_milli = static_cast<long double>(options_.min_per_second) *
                                   static_cast<long double>(options_.window.count()) / 1e6L;
   floor_window_milli_ = static_cast<std::int64_t>(std::min(floor_milli, static_cast<long double>(std::int64_t{1} << 60)));
-  impl_ = std::make_unique<Impl>(options_.max_origins);
+  impl_ = std::make_unique<Impl>(options_.max_origins, options_.window);
 }
 
 TokenRetryBudget::~TokenRetryBudget() = default;
 
 void TokenRetryBudget::record_request(std::string_view origin, TimePoint now) {
-  const std::int64_t slot = detail::slot_of(now, Counts::slot_width(options_.window));
+  const std::int64_t slot = impl_->window_slots.slot_of(now);
   impl_->table.with(origin, [&](OriginBudget& b) { b.counts.add(slot, kRequests); });
 }
 
 bool TokenRetryBudget::try_spend(std::string_view origin, TimePoint now) {
-  const std::int64_t slot = detail::slot_of(now, Counts::slot_width(options_.window));
-  const std::int64_t second = detail::slot_of(now, std::chrono::seconds{1});
+  const std::int64_t slot = impl_->window_slots.slot_of(now);
+  const std::int64_t second = impl_->seconds.slot_of(now);
   return impl_->table.with(origin, [&](OriginBudget& b) {
     if (second > b.floor_second) {
       b.floor_second = second;
