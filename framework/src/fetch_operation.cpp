@@ -163,13 +163,15 @@ void FetchOperation::admitted() {
         slot_ = Slot::released;
         give_back = true;
       } else {
+        // Handed a slot before enter_admission() recorded the queue (slot_ still none): it waited
+        // no time worth reporting, and queued_at_ is not set yet.
+        const bool recorded = slot_ == Slot::queued;
         slot_ = Slot::holding;
         if (!gate.open()) return;  // shutting down: its cancel settles the slot
         if (auto& events = core_.options.events) {
           const TimePoint now = core_.options.scheduler->now();
-          enqueue([events, e = FetchAdmitted{id_, origin_.view(), now - queued_at_, now}] {
-            events->on_fetch_admitted(e);
-          });
+          const std::chrono::nanoseconds waited = recorded ? now - queued_at_ : std::chrono::nanoseconds{0};
+          enqueue([events, e = FetchAdmitted{id_, origin_.view(), waited, now}] { events->on_fetch_admitted(e); });
         }
       }
     }
@@ -886,7 +888,7 @@ void FetchOperation::schedule_retry(std::unique_lock<std::mutex>& lock, TimePoin
   awaiting_retry_ = true;
   const int attempt = attempt_;
   lock.unlock();
-  // A scheduler may run a due timer inside schedule_at(): retry_now() then takes the lock itself.
+  // A scheduler may run a due timer inside schedule_task(): retry_now() then takes the lock itself.
   const TimerId timer = core_.options.scheduler->schedule_task(at, [self = shared_from_this()] { self->retry_now(); });
   lock.lock();
   if (decided_) {
