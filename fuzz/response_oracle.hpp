@@ -18,8 +18,9 @@ struct ExpectedResponse {
   std::size_t head_bytes = 0;      // of the final head
   bool conflicting_length = false; // two Content-Length fields with different values: must fail
   bool invalid_length = false;     // a Content-Length that is not 1*DIGIT: must fail
-  // An interim head other than "100 Continue" came first (103 Early Hints, 102): cpp-httplib 0.11
-  // cannot read past it, and the transport refuses such a response (a documented limit).
+  // An interim head other than "100 Continue" came first (103 Early Hints, 102), or a 100 with
+  // header fields: cpp-httplib 0.11 cannot read past it, and the transport refuses such a
+  // response (a documented limit).
   bool interim_besides_100 = false;
   // Set when the body is delimited by one valid Content-Length (no Transfer-Encoding, a status
   // that has a body): the exact body, or nullopt when the input ends before it is complete
@@ -135,7 +136,9 @@ inline std::optional<ExpectedResponse> expected_response(std::string_view input)
       length = *number;
     }
     if (status < 200) {  // an interim response: the real one follows
-      if (status != 100) interim_besides_100 = true;
+      // A 100 with any line between its status line and its blank line (a field, or a line the
+      // strict reading above skipped) is one cpp-httplib cannot read past either.
+      if (status != 100 || first_end + 2 != head.size()) interim_besides_100 = true;
       input = rest;
       continue;
     }

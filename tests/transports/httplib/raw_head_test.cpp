@@ -30,6 +30,18 @@ TEST(RawHeadCapture, SkipsAHundredContinueLikeCppHttplib) {
   EXPECT_EQ(capture.head(), "HTTP/1.1 200 OK\r\nA: 1\r\n\r\n");
 }
 
+// cpp-httplib skips exactly one line after a 100 status line: a 100 head with a field would make
+// it read that blank line as the next status line and fail, so the capture names the case.
+TEST(RawHeadCapture, AHundredContinueWithAFieldIsUnreadable) {
+  RawHeadCapture capture(1024);
+  EXPECT_EQ(capture.feed("HTTP/1.1 100 Continue\r\n"), RawHeadCapture::State::reading);
+  EXPECT_EQ(capture.feed("Content-Length: 2\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+            RawHeadCapture::State::unreadable_interim);
+  EXPECT_EQ(capture.head(), "");
+  RawHeadCapture bare_lf(1024);  // a bare LF blank line is one line too: cpp-httplib reads past it
+  EXPECT_EQ(bare_lf.feed("HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\r\n\r\n"), RawHeadCapture::State::complete);
+}
+
 TEST(RawHeadCapture, StopsPastTheLimitWhileReading) {
   RawHeadCapture capture(64);
   EXPECT_EQ(capture.feed("HTTP/1.1 200 OK\r\n"), RawHeadCapture::State::reading);

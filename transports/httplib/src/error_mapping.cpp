@@ -78,6 +78,8 @@ ExchangeResult result_for_stop(StopReason reason, const std::string& detail) {
       return failed(ErrorKind::connection_reset, detail);
     case StopReason::bad_encoding:  // as libcurl's BAD_CONTENT_ENCODING on the curl transport
       return failed(ErrorKind::connection_reset, detail);
+    case StopReason::unreadable_interim:  // an invalid response, as the other interims httplib cannot read
+      return failed(ErrorKind::connection_reset, detail);
     case StopReason::unfaithful_head:
       return failed(ErrorKind::connection_reset,
                     fmt::format("response head refused: {}; cpp-httplib 0.11 percent-decodes "

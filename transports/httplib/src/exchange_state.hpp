@@ -32,6 +32,7 @@ enum class StopReason {
   head_too_large,  // the response head exceeded kMaxResponseHeadBytes
   unfaithful_head, // the raw response head could not be delivered as sent (see raw_head.hpp)
   bad_encoding,    // a Content-Encoding cpp-httplib does not decode, while decoding was asked for
+  unreadable_interim,  // a "100 Continue" head with header fields (see raw_head.hpp)
 };
 
 // The most response-head bytes accepted; beyond it the exchange ends as connection_reset. Same

@@ -88,6 +88,10 @@ void RawHeadCapture::scan() {
     if (newline == std::string::npos) return;
     const std::string_view line(buffer_.data() + line_start_, newline + 1 - line_start_);
     line_start_ = newline + 1;
+    if (skip_next_line_ && line != "\r\n" && line != "\n") {
+      state_ = State::unreadable_interim;  // the 100 head goes on with a header field
+      return;
+    }
     if (skip_next_line_ || lines_ == 0) {
       const bool interim = !skip_next_line_ && status_of(line) == 100;
       if (skip_next_line_ || interim) {

@@ -20,7 +20,10 @@ namespace fetchpipe::detail {
 // is skipped, as cpp-httplib skips it). Bytes after the head (the body) are not kept.
 class RawHeadCapture {
  public:
-  enum class State { reading, complete, too_large };
+  // unreadable_interim: a "100 Continue" head with header fields. cpp-httplib 0.11 skips exactly
+  // one line after a 100 status line, so it would take the next field for the blank line and
+  // fail to read the final response behind it: the transport refuses it by name instead.
+  enum class State { reading, complete, too_large, unreadable_interim };
 
   // `limit`: the most head bytes (interim heads included) read before giving up.
   explicit RawHeadCapture(std::size_t limit) : limit_(limit) {}

@@ -322,9 +322,15 @@ bool Worker::on_response_bytes(const char* data, std::size_t size) {
   }
   // The head bound, enforced while the head arrives: cpp-httplib would otherwise keep every
   // header line it reads (it limits a line to 8 KiB, not their number) until a clock runs out.
-  if (raw_head_.feed(std::string_view(data, size)) == RawHeadCapture::State::too_large) {
+  const RawHeadCapture::State head = raw_head_.feed(std::string_view(data, size));
+  if (head == RawHeadCapture::State::too_large) {
     return stop_from_hook(*current_, StopReason::head_too_large,
                           fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
+  }
+  if (head == RawHeadCapture::State::unreadable_interim) {
+    return stop_from_hook(*current_, StopReason::unreadable_interim,
+                          "invalid response: the interim status 100 came with header fields, and cpp-httplib "
+                          "0.11 cannot read the final response behind them");
   }
   return true;
 }
