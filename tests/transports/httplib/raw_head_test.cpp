@@ -42,6 +42,14 @@ TEST(RawHeadCapture, AHundredContinueWithAFieldIsUnreadable) {
   EXPECT_EQ(bare_lf.feed("HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\r\n\r\n"), RawHeadCapture::State::complete);
 }
 
+// A server's value in an error message stays on one line and short (the messages are one line).
+TEST(ShownValue, EscapesControlBytesAndCutsLongValues) {
+  EXPECT_EQ(shown_value("chunked\ronHTTP/1.1"), "chunked\\x0donHTTP/1.1");
+  EXPECT_EQ(shown_value(std::string_view("a\0b\n\x7f", 5)), "a\\x00b\\x0a\\x7f");
+  EXPECT_EQ(shown_value("gzip"), "gzip");
+  EXPECT_EQ(shown_value(std::string(200, 'x')), std::string(120, 'x') + "...");
+}
+
 TEST(RawHeadCapture, StopsPastTheLimitWhileReading) {
   RawHeadCapture capture(64);
   EXPECT_EQ(capture.feed("HTTP/1.1 200 OK\r\n"), RawHeadCapture::State::reading);

@@ -119,6 +119,21 @@ std::string_view RawHeadCapture::head() const {
   return state_ == State::complete ? std::string_view(buffer_) : std::string_view();
 }
 
+std::string shown_value(std::string_view value) {
+  constexpr std::size_t kShown = 120;
+  std::string out;
+  for (std::size_t i = 0; i < value.size() && i < kShown; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (value.size() > kShown) out += "...";
+  return out;
+}
+
 std::optional<RawHead> parse_raw_head(std::string_view head) {
   const std::size_t first_end = head.find('\n');
   if (first_end == std::string_view::npos) return std::nullopt;
@@ -212,7 +227,7 @@ FaithfulHead faithful_head(std::string_view raw, int status, const Fields& heade
       return {.head = std::nullopt,
               .refusal = fmt::format("the response's {} '{}' contains a percent-escape "
                                      "cpp-httplib decodes before framing the body",
-                                     name, value)};
+                                     name, shown_value(value))};
     }
     head.headers.add(name, value);
   }

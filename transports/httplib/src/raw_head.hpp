@@ -64,6 +64,10 @@ struct RawHead {
 // What cpp-httplib 0.11 makes of a header value: %XX and %uXXXX decoded, the rest as is.
 [[nodiscard]] std::string httplib_decoded(std::string_view value);
 
+// A header value a server sent, fit for an error message: one line (control bytes as \xNN), at
+// most 120 bytes of it (then "...").
+[[nodiscard]] std::string shown_value(std::string_view value);
+
 // The response head to deliver: `raw`'s fields in wire order, undecoded, provided it describes
 // the same response cpp-httplib parsed (`status`, and `headers` equal to `raw`'s fields once
 // decoded). Otherwise an explanation of why it cannot be delivered faithfully.

@@ -256,7 +256,7 @@ bool Worker::on_head(HttplibExchange& ex, const httplib::Response& response) {
           return stop_from_hook(ex, StopReason::bad_encoding,
                                 fmt::format("the response's Content-Encoding '{}' is not one the httplib "
                                             "transport decodes (gzip, deflate, br)",
-                                            *coding));
+                                            shown_value(*coding)));
         }
         faithful.head->headers.remove("Content-Length");
         faithful.head->headers.remove("Content-Encoding");
