@@ -50,6 +50,17 @@ TEST(ShownValue, EscapesControlBytesAndCutsLongValues) {
   EXPECT_EQ(shown_value(std::string(200, 'x')), std::string(120, 'x') + "...");
 }
 
+TEST(RawHeadCapture, RefusesAStatusLineLongerThanItsBound) {
+  const std::string reason(RawHeadCapture::kMaxStatusLine, 'a');
+  RawHeadCapture partial(1 << 20);  // refused while the line is still arriving
+  EXPECT_EQ(partial.feed("HTTP/1.1 503 " + reason), RawHeadCapture::State::status_line_too_long);
+  RawHeadCapture whole(1 << 20);
+  EXPECT_EQ(whole.feed("HTTP/1.1 503 " + reason + "\r\n\r\n"),  // complete in one read
+            RawHeadCapture::State::status_line_too_long);
+  RawHeadCapture within(1 << 20);
+  EXPECT_EQ(within.feed("HTTP/1.1 200 " + reason.substr(100) + "\r\nA: 1\r\n\r\n"), RawHeadCapture::State::complete);
+}
+
 TEST(RawHeadCapture, StopsPastTheLimitWhileReading) {
   RawHeadCapture capture(64);
   EXPECT_EQ(capture.feed("HTTP/1.1 200 OK\r\n"), RawHeadCapture::State::reading);

@@ -77,6 +77,10 @@ RawHeadCapture::State RawHeadCapture::feed(std::string_view bytes) {
   if (state_ != State::reading) return state_;
   buffer_.append(bytes);
   scan();
+  // A status line still without its end is checked here, before cpp-httplib can read it whole.
+  if (state_ == State::reading && lines_ == 0 && buffer_.size() - line_start_ > kMaxStatusLine) {
+    state_ = State::status_line_too_long;
+  }
   // Interim heads already dropped, plus the current head (cut at its end once complete).
   if (erased_ + buffer_.size() > limit_) state_ = State::too_large;
   return state_;
@@ -90,6 +94,10 @@ void RawHeadCapture::scan() {
     line_start_ = newline + 1;
     if (skip_next_line_ && line != "\r\n" && line != "\n") {
       state_ = State::unreadable_interim;  // the 100 head goes on with a header field
+      return;
+    }
+    if (lines_ == 0 && !skip_next_line_ && line.size() > kMaxStatusLine) {
+      state_ = State::status_line_too_long;
       return;
     }
     if (skip_next_line_ || lines_ == 0) {

@@ -23,7 +23,12 @@ class RawHeadCapture {
   // unreadable_interim: a "100 Continue" head with header fields. cpp-httplib 0.11 skips exactly
   // one line after a 100 status line, so it would take the next field for the blank line and
   // fail to read the final response behind it: the transport refuses it by name instead.
-  enum class State { reading, complete, too_large, unreadable_interim };
+  // status_line_too_long: cpp-httplib 0.11 matches a status line with std::regex, whose
+  // recursion grows with the line: a long enough line overflows a worker's stack (found by
+  // fuzz_response_httplib under ASan with a 49 KB reason phrase). Longer than kMaxStatusLine, the
+  // line never reaches it.
+  enum class State { reading, complete, too_large, unreadable_interim, status_line_too_long };
+  static constexpr std::size_t kMaxStatusLine = 4096;
 
   // `limit`: the most head bytes (interim heads included) read before giving up.
   explicit RawHeadCapture(std::size_t limit) : limit_(limit) {}

@@ -327,6 +327,12 @@ bool Worker::on_response_bytes(const char* data, std::size_t size) {
     return stop_from_hook(*current_, StopReason::head_too_large,
                           fmt::format("the response head exceeds {} bytes", kMaxResponseHeadBytes));
   }
+  if (head == RawHeadCapture::State::status_line_too_long) {
+    return stop_from_hook(*current_, StopReason::head_too_large,
+                          fmt::format("invalid response: a status line longer than {} bytes, which the httplib "
+                                      "transport does not hand to cpp-httplib 0.11's parser",
+                                      RawHeadCapture::kMaxStatusLine));
+  }
   if (head == RawHeadCapture::State::unreadable_interim) {
     return stop_from_hook(*current_, StopReason::unreadable_interim,
                           "invalid response: the interim status 100 came with header fields, and cpp-httplib "
