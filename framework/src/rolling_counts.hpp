@@ -38,7 +38,7 @@ class SlotCache {
   [[nodiscard]] std::int64_t slot_of(TimePoint t) noexcept {
     const auto n = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
     const std::int64_t last = last_.load(std::memory_order_relaxed);
-    // last * width_ lies between 0 and a time point already seen: it cannot overflow.
+    // |last * width_| is at most |a time point already seen|: it cannot overflow.
     if (last != kNone && n >= last * width_ && n - last * width_ < width_) return last;
     const std::int64_t slot = detail::slot_of(t, std::chrono::nanoseconds{width_});
     last_.store(slot, std::memory_order_relaxed);

@@ -75,9 +75,7 @@ ExchangeResult result_for_stop(StopReason reason, const std::string& detail) {
     case StopReason::body_limit:
       return failed(ErrorKind::body_too_large, detail);
     case StopReason::head_too_large:
-      return failed(ErrorKind::connection_reset, detail);
-    case StopReason::bad_encoding:  // as libcurl's BAD_CONTENT_ENCODING on the curl transport
-      return failed(ErrorKind::connection_reset, detail);
+    case StopReason::bad_encoding:        // as libcurl's BAD_CONTENT_ENCODING on the curl transport
     case StopReason::unreadable_interim:  // an invalid response, as the other interims httplib cannot read
       return failed(ErrorKind::connection_reset, detail);
     case StopReason::unfaithful_head:
